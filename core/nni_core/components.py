@@ -1,0 +1,83 @@
+"""The named things plugins register with the core: platforms, algorithms, manager launchers.
+
+Each is a frozen attrs class. Heavy parts (a training service, a tuner class) are named by an
+import path (``"package.module:Name"``) and imported only when an experiment needs them, so that
+loading every plugin stays cheap for ``validate`` and ``--help``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+import attrs
+
+ALGORITHM_KINDS = ("tuner", "assessor", "advisor")
+
+
+def load_object(import_path: str) -> Any:
+    """Import ``"package.module:Attribute"`` and return the attribute."""
+    module_name, _, attribute = import_path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in filter(None, attribute.split(".")):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _never(_v1_config: dict) -> bool:
+    return False
+
+
+@attrs.frozen
+class Platform:
+    """A training-service platform (``trainingService.platform``).
+
+    name: the value of ``platform`` in a config.
+    config_class: attrs class of this platform's ``trainingService`` section, a subclass of
+        ``nni_core.config.TrainingServiceConfig``.
+    convert_v1: turns a v1 config (whole dict) into this platform's v2 ``trainingService`` dict;
+        None when the platform has no v1 form.
+    keeps_v1: given a v1 config, true when it must stay v1 (sent with NNI's cluster metadata)
+        instead of being converted.
+    training_service: import path of the manager-side training service, None when the platform
+        is config-only for now.
+    """
+
+    name: str
+    config_class: type
+    convert_v1: Callable[..., dict] | None = None
+    keeps_v1: Callable[[dict], bool] = _never
+    training_service: str | None = None
+    description: str = ""
+    # Filled in by the core when it records the registration.
+    distribution: str = ""
+
+
+@attrs.frozen
+class Algorithm:
+    """A tuner, assessor or advisor that configs name (``tuner: {name: TPE}``).
+
+    class_path: import path of the class, NNI's Tuner/Assessor interface.
+    requires: what to install when the import fails (shown in the error).
+    """
+
+    name: str
+    kind: str = attrs.field(validator=attrs.validators.in_(ALGORITHM_KINDS))
+    class_path: str = ""
+    requires: str | None = None
+    description: str = ""
+    distribution: str = ""
+
+
+@attrs.frozen
+class ManagerLauncher:
+    """A way to start an experiment manager process (``--manager NAME``).
+
+    start: called with the launch's manager settings; returns the started process
+        (see ``nni_core.launch``).
+    """
+
+    name: str
+    start: Callable[..., Any]
+    description: str = ""
+    distribution: str = ""

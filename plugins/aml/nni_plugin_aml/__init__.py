@@ -1,0 +1,1 @@
+"""nni-core plugin: aml."""
