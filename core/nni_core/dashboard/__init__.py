@@ -1,0 +1,61 @@
+"""The web dashboard: static files served by the embedded manager.
+
+``routes()`` returns the Starlette routes the manager appends *after* its own API routes:
+
+* ``static/...``  the page's modules, styles and vendored libraries (package data, no build step);
+* anything else   ``index.html`` for GET/HEAD (NNI serves its web UI for every unknown GET, so a
+  bookmarked deep link or a typo still lands on the dashboard), ``404 Not Found`` otherwise.
+
+The page uses only relative URLs. ``index.html`` is served with a ``<base href>`` naming the
+directory the dashboard is mounted at, so it works at ``/``, under ``/<url-prefix>/`` and from any
+fallback path alike.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).with_name("static")
+_BASE_MARK = "<!--BASE-->"
+# every method, so that an unknown POST gets NNI's 404 rather than Starlette's 405
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+
+
+def routes() -> list[BaseRoute]:
+    """The dashboard's routes; mount them last (the fallback matches every path)."""
+    return [
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="dashboard-static"),
+        Route("/{path:path}", _index, methods=_ALL_METHODS, name="dashboard-index"),
+    ]
+
+
+def base_href(request: Request) -> str:
+    """The URL directory the dashboard is mounted at, e.g. ``/`` or ``/pfx/``.
+
+    Derived from the request path minus the part the catch-all matched, so it is right however
+    the prefix was applied (Mount, root_path or a middleware).
+    """
+    full = request.url.path
+    rest = request.path_params.get("path", "")
+    base = full[: len(full) - len(rest)] if rest and full.endswith(rest) else full
+    return base if base.endswith("/") else base + "/"
+
+
+_index_cache: dict[str, str] = {}
+
+
+async def _index(request: Request) -> Response:
+    if request.method not in ("GET", "HEAD"):
+        return PlainTextResponse("Not Found", status_code=404)
+    text = _index_cache.get("index")
+    if text is None:  # read once: the file ships with the package and does not change
+        text = _index_cache["index"] = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page = text.replace(_BASE_MARK, f'<base href="{html.escape(base_href(request), quote=True)}">', 1)
+    # no-cache: the page is tiny and must pick up a new version's module URLs at once
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
