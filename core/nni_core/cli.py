@@ -23,7 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nni-core {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    get_plugins().hook.register_commands(subparsers=subparsers)
+    plugins = get_plugins()
+    plugins.hook.register_commands(subparsers=subparsers)
+    for problem in plugins.problems():  # every command says so; none is blocked by it
+        print(f"nni-core: warning: {problem}", file=sys.stderr)
     return parser
 
 

@@ -75,16 +75,24 @@ class PluginSet:
     platforms: dict[str, Platform] = attrs.Factory(dict)
     algorithms: dict[tuple[str, str], Algorithm] = attrs.Factory(dict)
     managers: dict[str, ManagerLauncher] = attrs.Factory(dict)
+    conflicts: dict[tuple[str, str], str] = attrs.Factory(dict)
+    _claims: dict[tuple[str, str], list[str]] = attrs.Factory(dict)
 
     @property
     def hook(self) -> Any:
         return self.manager.hook
 
     def platform(self, name: str) -> Platform | None:
+        self._raise_if_conflicting(("platform", name))
         return self.platforms.get(name)
 
     def algorithm(self, kind: str, name: str) -> Algorithm | None:
+        self._raise_if_conflicting((kind, name))
         return self.algorithms.get((kind, name))
+
+    def manager_launcher(self, name: str) -> ManagerLauncher | None:
+        self._raise_if_conflicting(("manager", name))
+        return self.managers.get(name)
 
     def algorithm_names(self, kind: str) -> list[str]:
         return sorted(name for k, name in self.algorithms if k == kind)
@@ -96,62 +104,65 @@ class PluginSet:
             if info.builtin and not include_builtins:
                 continue
             plugin = self.manager.get_plugin(name)
+            owned = (lambda item: item.distribution == info.distribution)
             rows.append({
                 "name": name,
                 "distribution": info.distribution,
                 "version": info.version,
                 "builtin": info.builtin,
                 "hooks": sorted(c.name for c in self.manager.get_hookcallers(plugin) or ()),
-                "platforms": sorted(p.name for p in self.platforms.values() if p.distribution == info.distribution),
-                "algorithms": sorted(f"{a.kind}:{a.name}" for a in self.algorithms.values() if a.distribution == info.distribution),
+                "platforms": sorted(p.name for p in self.platforms.values() if owned(p)),
+                "algorithms": sorted(f"{a.kind}:{a.name}" for a in self.algorithms.values() if owned(a)),
+                "managers": sorted(m.name for m in self.managers.values() if owned(m)),
             })
         return rows
 
+    def problems(self) -> list[str]:
+        """One line per plugin that failed to load and per name two distributions claim."""
+        return [failure.describe() for failure in self.failures] + list(self.conflicts.values())
+
     # --- registration ---------------------------------------------------------------------------
+
+    def _raise_if_conflicting(self, key: tuple[str, str]) -> None:
+        if key in self.conflicts:
+            raise PluginError(self.conflicts[key])
 
     def _collect(self) -> None:
         """Call the register_* hooks one implementation at a time, so each name has an owner."""
-        self._call_register("register_platforms", self._add_platform)
-        self._call_register("register_algorithms", self._add_algorithm)
-        self._call_register("register_managers", self._add_manager)
+        self._call_register("register_platforms", "platform", self.platforms)
+        self._call_register("register_algorithms", None, self.algorithms)
+        self._call_register("register_managers", "manager", self.managers)
 
-    def _call_register(self, hook_name: str, add: Callable[[Any, str], None]) -> None:
+    def _call_register(self, hook_name: str, kind: str | None, table: dict[Any, Any]) -> None:
         caller = getattr(self.manager.hook, hook_name)
         for impl in caller.get_hookimpls():
-            distribution = self.infos[impl.plugin_name].distribution
+            info = self.infos[impl.plugin_name]
 
-            def register(item: Any, _distribution: str = distribution) -> None:
-                add(item, _distribution)
+            def register(item: Any, _distribution: str = info.distribution) -> None:
+                item_kind = kind or item.kind
+                key = (item_kind, item.name) if kind is None else item.name
+                self._add(table, key, (item_kind, item.name), attrs.evolve(item, distribution=_distribution))
 
-            impl.function(register=register)
+            try:
+                impl.function(register=register)
+            except Exception as error:  # one plugin's bad registration must not stop the others
+                self.failures.append(LoadFailure(
+                    impl.plugin_name, info.distribution, hook_name, f"{type(error).__name__}: {error}"
+                ))
 
-    def _add_platform(self, platform: Platform, distribution: str) -> None:
-        existing = self.platforms.get(platform.name)
-        if existing is not None:
-            raise PluginError(
-                f"platform {platform.name!r} is registered by both {existing.distribution} and "
-                f"{distribution}; uninstall one of them"
-            )
-        self.platforms[platform.name] = attrs.evolve(platform, distribution=distribution)
-
-    def _add_algorithm(self, algorithm: Algorithm, distribution: str) -> None:
-        key = (algorithm.kind, algorithm.name)
-        existing = self.algorithms.get(key)
-        if existing is not None:
-            raise PluginError(
-                f"{algorithm.kind} {algorithm.name!r} is registered by both {existing.distribution} "
-                f"and {distribution}; uninstall one of them"
-            )
-        self.algorithms[key] = attrs.evolve(algorithm, distribution=distribution)
-
-    def _add_manager(self, launcher: ManagerLauncher, distribution: str) -> None:
-        existing = self.managers.get(launcher.name)
-        if existing is not None:
-            raise PluginError(
-                f"manager {launcher.name!r} is registered by both {existing.distribution} and "
-                f"{distribution}; uninstall one of them"
-            )
-        self.managers[launcher.name] = attrs.evolve(launcher, distribution=distribution)
+    def _add(self, table: dict[Any, Any], key: Any, label: tuple[str, str], item: Any) -> None:
+        """Record a registration; a name claimed twice becomes unusable until one is removed."""
+        existing = table.pop(key, None)
+        if existing is None and label not in self._claims:
+            table[key] = item
+            self._claims[label] = [item.distribution]
+            return
+        owners = self._claims[label]
+        owners.append(item.distribution)
+        self.conflicts[label] = (
+            f"{label[0]} {label[1]!r} is registered by {', '.join(owners[:-1])} and {owners[-1]}; "
+            "uninstall all but one of them"
+        )
 
 
 def _selected_names(environ: dict[str, str]) -> set[str] | None:
@@ -199,7 +210,11 @@ def load_plugins(
         try:
             plugin = entry_point.load()
             pm.register(plugin, name=entry_point.name)
+            _check_hook_names(pm, plugin, entry_point.name)
         except Exception as error:  # a broken plugin must not stop the others
+            half_registered = pm.get_plugin(entry_point.name)
+            if half_registered is not None:
+                pm.unregister(half_registered)
             plugins.failures.append(LoadFailure(
                 entry_point.name, dist_name, entry_point.value, f"{type(error).__name__}: {error}"
             ))
@@ -208,14 +223,23 @@ def load_plugins(
 
     for name, plugin in extra:
         pm.register(plugin, name=name)
+        _check_hook_names(pm, plugin, name)
         plugins.infos[name] = PluginInfo(name, getattr(plugin, "__name__", name), "", builtin=False)
-
-    pm.check_pending()  # a misspelt hook name fails loudly instead of never being called
     if environ.get(TRACE_ENV, "") not in ("", "0"):
         pm.trace.root.setwriter(sys.stderr.write)
         pm.enable_tracing()
     plugins._collect()
     return plugins
+
+
+def _check_hook_names(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Fail loudly on a hook implementation no spec knows (a misspelt hook is never called)."""
+    unknown = sorted(c.name for c in pm.get_hookcallers(plugin) or () if not c.has_spec())
+    if unknown:
+        raise PluginError(
+            f"plugin {name!r} implements unknown hook(s) {', '.join(unknown)}; "
+            "the known hooks are listed in docs/plugins.md"
+        )
 
 
 def _import(module_name: str) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from nni_core.hookspecs import hookimpl
 
@@ -14,8 +13,8 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "plugins", help="list installed plugins as JSON",
         description="Print the installed plugins as JSON: name, distribution, version, hooks, "
-                    "platforms and algorithms they provide. Plugins that failed to load are "
-                    "reported on stderr.",
+                    "platforms, algorithms and managers they provide. Plugins that failed to "
+                    "load are reported on stderr.",
     )
     parser.add_argument("--all", action="store_true", help="include the built-in plugins")
     parser.set_defaults(handler=run)
@@ -26,6 +25,4 @@ def run(args: argparse.Namespace) -> int:
 
     plugins = get_plugins()
     print(json.dumps(plugins.describe(include_builtins=args.all), indent=2))
-    for failure in plugins.failures:
-        print(f"nni-core: warning: {failure.describe()}", file=sys.stderr)
     return 0

@@ -1,0 +1,7 @@
+"""``python -m nni_core`` is ``nni-core``."""
+
+import sys
+
+from nni_core.cli import main
+
+sys.exit(main())
