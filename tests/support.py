@@ -1,4 +1,4 @@
-"""Helpers shared by the test modules (importable as ``support``; tests/ is on sys.path)."""
+"""Helpers shared by the test modules: ``from tests.support import run_cli``."""
 
 from __future__ import annotations
 

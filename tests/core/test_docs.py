@@ -6,7 +6,7 @@ import inspect
 import re
 
 import pytest
-from support import REPO_ROOT
+from tests.support import REPO_ROOT
 
 from nni_core import hookspecs
 

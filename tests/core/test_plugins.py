@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support import make_venv_beside_nni_core, pip_install, run_cli
+from tests.support import make_venv_beside_nni_core, pip_install, run_cli
 
 from nni_core import hookimpl
 from nni_core.components import Algorithm, Platform
