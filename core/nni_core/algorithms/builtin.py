@@ -15,6 +15,11 @@ _PACKAGE = "nni_core.algorithms"
 BUILTINS = (
     ("tuner", "Random", "random_tuner:RandomTuner", "independent random draws (seed)"),
     ("tuner", "GridSearch", "gridsearch:GridSearchTuner", "every combination, NNI 3.0's order"),
+    ("tuner", "Batch", "batch:BatchTuner", "the listed parameter sets, in order"),
+    ("tuner", "BatchTuner", "batch:BatchTuner", "alias of Batch"),
+    ("tuner", "Anneal", "anneal:AnnealTuner", "annealing around good trials (optimize_mode, seed)"),
+    ("tuner", "Evolution", "evolution:EvolutionTuner", "tournament evolution (optimize_mode, population_size, seed)"),
+    ("assessor", "Medianstop", "medianstop:MedianstopAssessor", "median stopping rule (optimize_mode, start_step)"),
 )
 
 
