@@ -1,1 +1,27 @@
-"""nni-core plugin: adl."""
+"""nni-core plugin: the ``adl`` training service (AdaptDL on Kubernetes; v1 configs)."""
+
+from __future__ import annotations
+
+from nni_core import hookimpl
+from nni_core.components import Platform, V1Legacy
+
+from nni_plugin_adl.config import AdlConfig, keeps_v1, v1_schema
+
+
+@hookimpl
+def register_platforms(register):
+    register(Platform(
+        name="adl",
+        config_class=AdlConfig,
+        keeps_v1=keeps_v1,
+        v1_legacy=V1Legacy(schema=v1_schema),
+        description="trials as AdaptDL jobs on Kubernetes (v1 configs)",
+    ))
+
+
+@hookimpl
+def validate_config(config, problems):
+    for path, ts in config.training_services():
+        if isinstance(ts, AdlConfig):
+            problems.add(f"{path}.platform", "adl has no v2 config form (as in NNI 3.0)", got="adl",
+                         expected="a v1 config with trainingServicePlatform: adl")

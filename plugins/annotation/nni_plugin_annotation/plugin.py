@@ -33,7 +33,8 @@ def annotate(src_dir: str, dst_dir: str) -> dict[str, Any]:
 
     if not os.path.isdir(src_dir):
         raise UsageError(f"trial code directory {src_dir} does not exist or is not a folder")
-    expanded = expand_tree(src_dir, dst_dir)
+    # NNI's v1 default; its v2 launcher passed None, which left NAS blocks unable to run.
+    expanded = expand_tree(src_dir, dst_dir, nas_mode="classic_mode")
     return generate_search_space(dst_dir, error_dir=src_dir, expanded=set(expanded))
 
 
@@ -52,7 +53,9 @@ def expand_trial_code(config: ExperimentConfig, experiment_dir: str) -> Experime
         raise UsageError(f"useAnnotation is true but no NNI annotation (e.g. '''@nni.variable(nni.choice(1, 2), "
                          f"name=x)''') was found in the .py files of {src_dir}; annotate the trial code "
                          "or set searchSpace and useAnnotation: false")
-    return attrs.evolve(config, trial_code_directory=dst_dir, search_space=search_space)
+    # As NNI did: the copy is now plain code with a search space; a resumed experiment must not
+    # expand it again (and a config with both useAnnotation and searchSpace is invalid).
+    return attrs.evolve(config, trial_code_directory=dst_dir, search_space=search_space, use_annotation=False)
 
 
 @hookimpl
