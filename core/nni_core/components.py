@@ -29,16 +29,33 @@ def _never(_v1_config: dict) -> bool:
 
 
 @attrs.frozen
+class V1Legacy:
+    """A platform's part of NNI's v1 schema check (``nni_core.config.v1_schema``).
+
+    schema: returns top-level schema entries (``trial``, ``<platform>Config``) merged with the
+        common ones. resolve_paths(v1, base_dir): makes the platform's paths absolute, as nnictl.
+    check(v1, problems): rules beyond the schema.
+    """
+
+    schema: Callable[[], dict] | None = None
+    resolve_paths: Callable[[dict, str], None] | None = None
+    check: Callable[..., None] | None = None
+
+
+@attrs.frozen
 class Platform:
     """A training-service platform (``trainingService.platform``).
 
     name: the value of ``platform`` in a config.
     config_class: attrs class of this platform's ``trainingService`` section, a subclass of
         ``nni_core.config.TrainingServiceConfig``.
-    convert_v1: turns a v1 config (whole dict) into this platform's v2 ``trainingService`` dict;
-        None when the platform has no v1 form.
-    keeps_v1: given a v1 config, true when it must stay v1 (sent with NNI's cluster metadata)
-        instead of being converted.
+    convert_v1: called with a ``nni_core.config.v1.V1Conversion``; pops this platform's fields from
+        ``conv.v1`` / ``conv.trial`` and returns the v2 ``trainingService`` (a dict; a list for
+        hybrid). Fields it leaves behind become warnings. None when the platform has no v1 form.
+    keeps_v1: given a v1 config (raw dict), true when it must stay v1 (sent with NNI's cluster
+        metadata) instead of being converted; must not raise on odd input.
+    v1_names: other names v1 configs use for this platform (``trainingServicePlatform: pai``).
+    v1_legacy: the platform's part of NNI's v1 schema check, for configs it keeps as v1.
     training_service: import path of the manager-side training service, None when the platform
         is config-only for now.
     """
@@ -47,6 +64,8 @@ class Platform:
     config_class: type
     convert_v1: Callable[..., dict] | None = None
     keeps_v1: Callable[[dict], bool] = _never
+    v1_names: tuple[str, ...] = ()
+    v1_legacy: V1Legacy | None = None
     training_service: str | None = None
     description: str = ""
     # Filled in by the core when it records the registration.
