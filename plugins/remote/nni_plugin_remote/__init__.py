@@ -1,1 +1,25 @@
-"""nni-core plugin: remote."""
+"""nni-core plugin: the ``remote`` training service (trials on machines reached over SSH)."""
+
+from __future__ import annotations
+
+from nni_core import hookimpl
+from nni_core.components import Platform
+
+from nni_plugin_remote.config import RemoteConfig, check, convert_v1
+
+
+@hookimpl
+def register_platforms(register):
+    register(Platform(
+        name="remote",
+        config_class=RemoteConfig,
+        convert_v1=convert_v1,
+        description="trials on machines reached over SSH",
+    ))
+
+
+@hookimpl
+def validate_config(config, problems):
+    for path, ts in config.training_services():
+        if isinstance(ts, RemoteConfig):
+            check(ts, problems, path)
