@@ -29,6 +29,23 @@ from nni_core.components import ALGORITHM_KINDS, load_object
 from nni_core.errors import UsageError
 
 
+# NNI names that are not nni-core built-ins: the first-party plugin that provides them, or NNI's
+# class for those only NNI has (usable as className when nni is installed).
+ELSEWHERE = {
+    "tpe": ("tuner", "nni-plugin-optuna (pip install nni-plugin-optuna)"),
+    "tpe_legacy": ("-", "nni.algorithms.hpo.hyperopt_tuner.HyperoptTuner"),
+    "smac": ("-", "nni.algorithms.hpo.smac_tuner.SMACTuner"),
+    "metis": ("-", "nni.algorithms.hpo.metis_tuner.MetisTuner"),
+    "gp": ("-", "nni.algorithms.hpo.gp_tuner.GPTuner"),
+    "pbt": ("-", "nni.algorithms.hpo.pbt_tuner.PBTTuner"),
+    "dngo": ("-", "nni.algorithms.hpo.dngo_tuner.DNGOTuner"),
+    "ppo": ("-", "nni.algorithms.hpo.ppo_tuner.PPOTuner"),
+    "networkmorphism": ("-", "nni.algorithms.hpo.networkmorphism_tuner.NetworkMorphismTuner"),
+    "regularizedevolutiontuner": ("-", "nni.algorithms.hpo.regularized_evolution_tuner.RegularizedEvolutionTuner"),
+    "curvefitting": ("-", "nni.algorithms.hpo.curvefitting_assessor.CurvefittingAssessor"),
+}
+
+
 def create_algorithm(kind: str, spec: dict, plugins: Any = None, base_dir: Any = None) -> Any:
     if kind not in ALGORITHM_KINDS:
         raise ValueError(f"kind must be one of {ALGORITHM_KINDS}, got {kind!r}")
@@ -67,10 +84,14 @@ def _builtin_class(kind: str, name: str, plugins: Any) -> tuple[type, str]:
         algorithm = matches[0] if matches else None
     if algorithm is None:
         known = ", ".join(plugins.algorithm_names(kind)) or "none installed"
-        raise UsageError(
-            f"unknown {kind} {name!r}; known {kind}s: {known} "
-            f"(or give className and codeDirectory for a custom {kind})"
-        )
+        provider = ELSEWHERE.get(name.lower())
+        if provider is not None and provider[0] == kind:
+            raise UsageError(f"{kind} {name!r} is provided by {provider[1]}; install it "
+                             f"(installed {kind}s: {known})")
+        hint = f"or className and codeDirectory for a custom {kind}"
+        if provider is not None:  # one of NNI's own algorithms nni-core does not ship
+            hint = f"NNI's own class works through className {provider[1]!r} with nni installed"
+        raise UsageError(f"unknown {kind} {name!r}; known {kind}s: {known} ({hint})")
     label = f"{kind} {algorithm.name}"
     try:
         cls = load_object(algorithm.class_path)
