@@ -2,6 +2,7 @@
 
 ``routes()`` returns the Starlette routes the manager appends *after* its own API routes:
 
+* ``api/dashboard/v1/poll``  what changed since the page's last poll (``nni_core.dashboard.api``);
 * ``static/...``  the page's modules, styles and vendored libraries (package data, no build step);
 * anything else   ``index.html`` for GET/HEAD (NNI serves its web UI for every unknown GET, so a
   bookmarked deep link or a typo still lands on the dashboard), ``404 Not Found`` otherwise.
@@ -29,7 +30,10 @@ _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 def routes() -> list[BaseRoute]:
     """The dashboard's routes; mount them last (the fallback matches every path)."""
+    from nni_core.dashboard.api import api_routes
+
     return [
+        *api_routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="dashboard-static"),
         Route("/{path:path}", _index, methods=_ALL_METHODS, name="dashboard-index"),
     ]

@@ -9,7 +9,7 @@ export class ApiError extends Error {
 
 const etags = new Map(); // url -> [etag, parsed body]
 
-function url(path) { return new URL(API + path, document.baseURI).toString(); }
+function url(path) { return new URL(path.startsWith('api/') ? path : API + path, document.baseURI).toString(); }
 
 async function errorOf(resp) {
   let text = await resp.text();
@@ -17,7 +17,7 @@ async function errorOf(resp) {
   return new ApiError(`${resp.status}: ${text || resp.statusText}`, resp.status);
 }
 
-// GET a JSON document. Conditional (If-None-Match) when the server sent an ETag before: a 304
+// GET a JSON document (path relative to the NNI API, or a full 'api/...' path). Conditional (If-None-Match) when the server sent an ETag before: a 304
 // answers with the body parsed last time, so an unchanged trial list costs neither transfer nor parse.
 export async function getJson(path, { signal } = {}) {
   const u = url(path);

@@ -119,27 +119,67 @@ const listeners = new Set();
 export function subscribe(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 export function notify(changes) { for (const fn of listeners) fn(changes); }
 
-async function pollOnce() {
-  const changes = {};
+function applyStatus(changes, status, errors) {
+  if (status !== state.status || JSON.stringify(errors || []) !== JSON.stringify(state.errors)) {
+    state.status = status; state.errors = errors || []; changes.status = true;
+  }
+}
+
+function applyProfile(changes, p) {
+  if (JSON.stringify(p) !== JSON.stringify(state.profile)) {
+    state.profile = p;
+    state.optimize = optimizeMode(p && p.params);
+    changes.profile = true;
+  }
+}
+
+// nni-core's manager answers 'api/dashboard/v1/poll' with only what changed (see
+// nni_core/dashboard/api.py); any other NNI-compatible manager is polled through NNI's own API.
+const POLL = 'api/dashboard/v1/poll';
+class NotDashboardApi extends Error {}
+let useDashboardApi = true;
+let cursor = '';
+let raw = [];              // TrialJobInfo list as the manager sent it, merged across polls
+const rawIndex = new Map(); // id -> index in raw
+
+async function pollDashboardApi(changes) {
+  const { body, changed } = await getJson(`${POLL}?since=${encodeURIComponent(cursor)}`);
+  if (!body || typeof body !== 'object' || !('cursor' in body)) throw new NotDashboardApi();
+  if (!changed) return;
+  cursor = body.cursor;
+  applyStatus(changes, body.status, body.errors);
+  applyProfile(changes, body.profile);
+  if (body.full) { raw = []; rawIndex.clear(); }
+  for (const t of body.trials) {
+    const i = rawIndex.get(t.trialJobId);
+    if (i === undefined) { rawIndex.set(t.trialJobId, raw.length); raw.push(t); } else raw[i] = t;
+  }
+  if ((body.full || body.trials.length) && applyTrials(raw)) changes.trials = true;
+}
+
+async function pollNniApi(changes) {
   const [status, profile, trials] = await Promise.all([
-    getJson('check-status').catch((e) => (e instanceof SyntaxError ? { body: { status: 'INITIALIZING', errors: [] }, changed: true } : Promise.reject(e))),
+    getJson('check-status').catch((e) => (e instanceof SyntaxError ? { body: { status: 'INITIALIZING', errors: [] } } : Promise.reject(e))),
     getJson('experiment'),
     getJson('trial-jobs'),
   ]);
-  if (state.connected !== true) { state.connected = true; changes.connection = true; }
-  const st = status.body || {};
-  if (st.status !== state.status || JSON.stringify(st.errors || []) !== JSON.stringify(state.errors)) {
-    state.status = st.status; state.errors = st.errors || []; changes.status = true;
-  }
-  if (profile.changed || !state.profile) {
-    const p = profile.body;
-    if (JSON.stringify(p) !== JSON.stringify(state.profile)) {
-      state.profile = p;
-      state.optimize = optimizeMode(p && p.params);
-      changes.profile = true;
+  applyStatus(changes, (status.body || {}).status, (status.body || {}).errors);
+  applyProfile(changes, profile.body);
+  if (trials.changed && applyTrials(trials.body || [])) changes.trials = true;
+}
+
+async function pollOnce() {
+  const changes = {};
+  if (useDashboardApi) {
+    try { await pollDashboardApi(changes); }
+    catch (e) {
+      // NNI answers unknown GETs with its web page (not JSON) or 404: use the NNI API from now on
+      if (!(e instanceof SyntaxError || e instanceof NotDashboardApi || e.status === 404)) throw e;
+      useDashboardApi = false;
     }
   }
-  if (trials.changed && applyTrials(trials.body || [])) changes.trials = true;
+  if (!useDashboardApi) await pollNniApi(changes);
+  if (state.connected !== true) { state.connected = true; changes.connection = true; }
   if (changes.trials || changes.profile) {
     const names = paramOrder(state.trials, state.profile && state.profile.params && state.profile.params.searchSpace);
     if (names.join('\u0000') !== state.paramNames.join('\u0000')) { state.paramNames = names; changes.params = true; }
