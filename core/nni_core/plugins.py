@@ -37,6 +37,7 @@ TRACE_ENV = "NNI_CORE_TRACE_PLUGINS"
 DEFAULT_PLUGINS = (
     "nni_core.default_plugins.core",
     "nni_core.commands.plugins",
+    "nni_core.commands.config",
     "nni_core.commands.experiments",
     "nni_core.algorithms.builtin",
 )

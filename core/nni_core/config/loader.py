@@ -57,6 +57,9 @@ def read_yaml(path: str) -> Any:
     except OSError as error:
         raise ConfigError([_problem("", f"cannot read the config file: {error.strerror or error}")],
                           source=path) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError([_problem("", f"the config file is not UTF-8 text (byte {error.start})")],
+                          source=path) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
