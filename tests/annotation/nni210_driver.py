@@ -1,8 +1,8 @@
 """Run NNI 2.10.1's annotation tools on one folder; executed with .venv-nni210's python.
 
-    python nni210_driver.py SRC OUT
+    python nni210_driver.py SRC OUT [SRC OUT ...]
 
-writes OUT/expanded (``expand_annotations(SRC, ...)``), OUT/generated (a copy of it after
+for each pair writes OUT/expanded (``expand_annotations(SRC, ...)``), OUT/generated (a copy of it after
 ``generate_search_space``, which rewrites files in place) and OUT/result.json: the search space,
 the files NNI expanded, or the error NNI raised.
 """
@@ -30,4 +30,6 @@ def main(src: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    pairs = sys.argv[1:]
+    for i in range(0, len(pairs), 2):  # one process for every case: importing nni takes a second
+        main(pairs[i], pairs[i + 1])
