@@ -83,6 +83,7 @@ export function curvesChart(el, curves, { height = 260 } = {}) {
   };
   const plot = new uPlot(opts, data, el);
   el.dataset.series = String(curves.length);
+  el.dataset.points = String(curves.reduce((n, c) => n + c.points.length, 0));
   const stop = autoSize(plot, el, height);
   return { plot, destroy() { stop(); plot.destroy(); } };
 }

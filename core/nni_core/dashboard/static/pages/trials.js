@@ -125,7 +125,7 @@ export function mount(root) {
 
   // ---- detail drawer ----
   let drawerCurve = null;
-  let logName = 'stdout';
+  let logName = 'trial.log'; // NNI's SDK sends print() there; stdout/stderr hold the rest
   let drawerKey = '';
   async function renderDrawer(force) {
     const t = openId && state.byId.get(openId);
@@ -145,7 +145,7 @@ export function mount(root) {
     });
     const curveBox = h('div.chart#trial-curve');
     const logBox = h('pre.log#trial-log', null, 'Loading…');
-    const tabs = h('div.tabs-small', { role: 'tablist' }, ['stdout', 'stderr', 'trial.log'].map((n) =>
+    const tabs = h('div.tabs-small', { role: 'tablist' }, ['trial.log', 'stdout', 'stderr'].map((n) =>
       h('button', { type: 'button', role: 'tab', 'aria-selected': String(n === logName), dataset: { log: n },
         onclick: () => { logName = n; renderDrawer(true); } }, n)));
     const scroll = first ? 0 : drawer.scrollTop;
