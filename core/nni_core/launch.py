@@ -902,3 +902,16 @@ def export_csv(records: list[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+class _CallableModule(type(contextlib)):  # type: ignore[misc]
+    """``nni_core.launch`` names both this module and the function: once the module is imported
+    the package attribute is the module, so the module itself launches when called."""
+
+    def __call__(self, config: Any, **options: Any) -> Experiment:
+        return launch(config, **options)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

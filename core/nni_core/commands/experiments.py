@@ -493,7 +493,8 @@ def run_export(args: argparse.Namespace) -> int:
 
     experiment = _experiment(args.id)
     records = experiment.export(intermediate=args.intermediate)
-    text = json.dumps(records) + "\n" if args.format == "json" else export_csv(records)
+    json_format = args.json or args.format == "json"  # --json is the JSON format here
+    text = json.dumps(records) + "\n" if json_format else export_csv(records)
     if args.output:
         try:
             with open(args.output, "w", newline="") as file:

@@ -36,7 +36,10 @@ INSTALL_HINT = "pip install 'nni==3.0' (or pip install 'nni-plugin-nnimanager[nn
 
 def node_package_dir() -> Path:
     """The installed ``nni_node`` package (NNI's manager and its bundled Node.js)."""
-    spec = importlib.util.find_spec("nni_node")
+    try:
+        spec = importlib.util.find_spec("nni_node")
+    except (ImportError, ValueError):
+        spec = None
     if spec is None or not spec.submodule_search_locations:
         raise UsageError(f"--manager nni needs NNI 3.0's manager, which is not installed; {INSTALL_HINT}")
     directory = Path(list(spec.submodule_search_locations)[0])
