@@ -7,6 +7,7 @@ while read -r command package; do
   command -v "$command" >/dev/null 2>&1 || needed+=("$package")
 done <<'LIST'
 chromium chromium
+sshd openssh-server
 LIST
 [ ${#needed[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
