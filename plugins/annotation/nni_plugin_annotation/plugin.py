@@ -55,7 +55,22 @@ def expand_trial_code(config: ExperimentConfig, experiment_dir: str) -> Experime
                          "or set searchSpace and useAnnotation: false")
     # As NNI did: the copy is now plain code with a search space; a resumed experiment must not
     # expand it again (and a config with both useAnnotation and searchSpace is invalid).
-    return attrs.evolve(config, trial_code_directory=dst_dir, search_space=search_space, use_annotation=False)
+    return attrs.evolve(config, trial_code_directory=dst_dir, search_space=search_space, use_annotation=False,
+                        training_service=_moved_services(config.training_service, src_dir, dst_dir))
+
+
+def _moved_services(services: Any, src_dir: str, dst_dir: str) -> Any:
+    """The trainingService section(s) with the copy as their trialCodeDirectory where they ran the
+    user's folder (the canonical config repeats the top-level directory in every section)."""
+    import attrs
+
+    def moved(section: Any) -> Any:
+        directory = getattr(section, "trial_code_directory", None)
+        if isinstance(directory, str) and os.path.realpath(directory) == os.path.realpath(src_dir):
+            return attrs.evolve(section, trial_code_directory=dst_dir)
+        return section
+
+    return [moved(s) for s in services] if isinstance(services, list) else moved(services)
 
 
 @hookimpl
