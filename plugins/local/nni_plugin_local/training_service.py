@@ -35,7 +35,7 @@ from nni_core.training_service import (
 )
 from nni_plugin_local.gpu import Gpu, GpuScheduler, detect_gpus, parse_gpu_list
 
-_logger = logging.getLogger("nni_core.manager.local")
+_logger = logging.getLogger("LocalTrainingService")
 
 METRICS_POLL_S = 0.2
 CANCEL_GRACE_S = 3.0  # SIGTERM, then SIGKILL if the group is still there
@@ -118,8 +118,9 @@ class LocalTrainingService(TrainingService):
             os.unlink(os.path.join(spec.trial_dir, ".nni", "metrics"))
         except FileNotFoundError:
             pass
-        if not spec.use_channel:
-            write_parameter_file(spec.trial_dir, spec.parameter)
+        # always written: file-protocol trials read it, and the nni-core SDK falls back to it when
+        # the manager is unreachable (restarting), so such a trial survives the manager's death
+        write_parameter_file(spec.trial_dir, spec.parameter)
         env = dict(os.environ)
         env.pop("SDK_PROCESS", None)  # would switch `import nni` into tuner mode
         env.update(spec.env)
@@ -152,6 +153,7 @@ class LocalTrainingService(TrainingService):
     async def reattach(self, spec: TrialSpec, info: dict[str, Any]) -> bool:
         pid = info.get("pid")
         if not pid or info.get("procStart") is None or _proc_start(pid) != info["procStart"]:
+            _logger.info("trial %s (pid %s) no longer runs (%s)", spec.trial_id, pid, _proc_start(pid) if pid else None)
             return False  # gone, or the pid now belongs to another process
         try:
             self._follow(spec, pid, None)
