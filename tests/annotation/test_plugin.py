@@ -147,3 +147,11 @@ def test_runtime_reports_through_real_nni_without_nni_core(tmp_path: Path) -> No
     sdk, records = run_expanded_trial(python, tmp_path, {**PARAMS, "trial/op/function_choice": "square(x)"})
     assert sdk == "nni"
     assert metric_values(records) == [("PERIODICAL", 9.0), ("FINAL", 9.25)]
+
+
+def test_plugin_is_found_through_its_entry_point() -> None:
+    from nni_core.plugins import load_plugins
+
+    rows = {row["name"]: row for row in load_plugins().describe()}
+    assert rows["annotation"]["distribution"] == "nni-plugin-annotation"
+    assert rows["annotation"]["hooks"] == ["expand_trial_code", "register_commands"]

@@ -342,23 +342,26 @@ class Transformer(ast.NodeTransformer):
         return node
 
 
-def parse_python(code: str, path: str) -> ast.Module:
+def visit_file(visitor: ast.NodeTransformer, code: str, path: str) -> ast.Module:
+    """Parse one file and run ``visitor`` (it has a ``line`` attribute) over it; the tree it changed.
+    Problems become an AnnotationError naming ``path`` and the line."""
     try:
-        return ast.parse(code)
+        tree = ast.parse(code)
     except SyntaxError as error:
         raise AnnotationError(path, error.lineno or 0, f"not valid Python: {error.msg}") from None
+    try:
+        visitor.visit(tree)
+    except _Problem as problem:
+        raise AnnotationError(path, problem.line or visitor.line, str(problem)) from None
+    return tree
 
 
 def expand_source(code: str, path: str = "<string>", nas_mode: str | None = None) -> str | None:
     """The expanded code of one file, or None when it has no annotation."""
     if "@nni." not in code:  # cheap: a file without annotations is copied as is, even if it is not Python 3
         return None
-    tree = parse_python(code, path)
     transformer = Transformer(nas_mode)
-    try:
-        transformer.visit(tree)
-    except _Problem as problem:
-        raise AnnotationError(path, problem.line or transformer.line, str(problem)) from None
+    tree = visit_file(transformer, code, path)
     if not transformer.annotated:
         return None
     # Right after the last `from __future__ import`, where NNI put its `import nni`.

@@ -17,14 +17,7 @@ import os
 import re
 from typing import Any
 
-from nni_plugin_annotation.expand import (
-    SAMPLING_FUNCTIONS,
-    AnnotationError,
-    _nni_call,
-    _Problem,
-    read_source,
-    to_source,
-)
+from nni_plugin_annotation.expand import SAMPLING_FUNCTIONS, _nni_call, _Problem, read_source, to_source, visit_file
 
 SEARCH_SPACE_FUNCTIONS = (*SAMPLING_FUNCTIONS, "function_choice", "mutable_layer")
 _MAY_HAVE_PARAMETERS = re.compile(r"\bnni\s*\.\s*(%s)\b" % "|".join(SEARCH_SPACE_FUNCTIONS))
@@ -116,15 +109,8 @@ def generate_source(module_name: str, code: str, path: str = "<string>") -> tupl
     """(search space, code with keys) of one file; the code is None when nothing was added."""
     if not _MAY_HAVE_PARAMETERS.search(code):
         return {}, None
-    try:
-        tree = ast.parse(code)
-    except SyntaxError as error:
-        raise AnnotationError(path, error.lineno or 0, f"not valid Python: {error.msg}") from None
     generator = SearchSpaceGenerator(module_name)
-    try:
-        generator.visit(tree)
-    except _Problem as problem:
-        raise AnnotationError(path, problem.line or generator.line, str(problem)) from None
+    tree = visit_file(generator, code, path)
     if not generator.search_space:
         return {}, None
     return generator.search_space, to_source(tree)
