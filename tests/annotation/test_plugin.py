@@ -155,3 +155,17 @@ def test_plugin_is_found_through_its_entry_point() -> None:
     rows = {row["name"]: row for row in load_plugins().describe()}
     assert rows["annotation"]["distribution"] == "nni-plugin-annotation"
     assert rows["annotation"]["hooks"] == ["expand_trial_code", "register_commands"]
+
+
+def test_files_are_read_in_their_declared_encoding(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "latin.py").write_bytes("# -*- coding: latin-1 -*-\n'''@nni.variable(nni.choice('caf\u00e9', 'th\u00e9'), "
+                                   "name=drink)'''\ndrink = 'caf\u00e9'\n".encode("latin-1"))
+    (src / "legacy.py").write_bytes(b"print 'caf\xe9'\n")  # no nni: copied untouched, never decoded
+    space = annotate(str(src), str(tmp_path / "code"))
+    assert space == {"latin/drink/choice": {"_type": "choice", "_value": ["caf\u00e9", "th\u00e9"]}}
+    assert (tmp_path / "code" / "legacy.py").read_bytes() == b"print 'caf\xe9'\n"
+    (src / "broken.py").write_bytes(b"import nni\nx = '\xe9'\n")
+    with pytest.raises(UsageError, match=f"^{src / 'broken.py'}:1: cannot decode the file"):
+        annotate(str(src), str(tmp_path / "code2"))

@@ -13,9 +13,11 @@ errors, which name the file and line and are raised for mistakes NNI let through
 from __future__ import annotations
 
 import ast
+import io
 import numbers
 import os
 import shutil
+import tokenize
 from typing import Any
 
 import astor
@@ -378,9 +380,18 @@ def expand_source(code: str, path: str = "<string>", nas_mode: str | None = None
 # --- a folder ------------------------------------------------------------------------------------
 
 
-def read_source(path: str) -> str:
-    with open(path, encoding="utf-8") as file:
-        return file.read()
+def read_source(path: str, shown: str) -> str | None:
+    """The text of a .py file in its declared encoding (PEP 263, UTF-8 by default); None for a
+    file that cannot be decoded and does not mention nni (it is left as it is)."""
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+        if b"nni." not in data:
+            return None
+        raise AnnotationError(shown, 1, f"cannot decode the file: {error}; save it as UTF-8") from None
 
 
 def copy_tree(src_dir: str, dst_dir: str) -> None:
@@ -415,11 +426,9 @@ def expand_tree(src_dir: str, dst_dir: str, nas_mode: str | None = None) -> list
                 continue
             path = os.path.join(folder, name)
             relative = os.path.relpath(path, dst_dir)
-            try:
-                code = read_source(path)
-            except UnicodeDecodeError:
-                continue  # not UTF-8 text: cannot hold annotations we could parse; left as is
-            result = expand_source(code, os.path.join(src_dir, relative), nas_mode)
+            shown = os.path.join(src_dir, relative)
+            code = read_source(path, shown)
+            result = None if code is None else expand_source(code, shown, nas_mode)
             if result is None:
                 continue
             with open(path, "w", encoding="utf-8") as file:

@@ -136,12 +136,11 @@ def generate_search_space(code_dir: str, error_dir: str | None = None,
             if not name.endswith(".py"):
                 continue
             path = os.path.join(folder, name)
-            try:
-                code = read_source(path)
-            except UnicodeDecodeError:
-                continue
             relative = os.path.relpath(path, code_dir)
             shown = os.path.join(error_dir, relative) if error_dir and relative not in expanded else path
+            code = read_source(path, shown)
+            if code is None:
+                continue
             space, new_code = generate_source(module_name(code_dir, path), code, shown)
             if new_code is not None:
                 with open(path, "w", encoding="utf-8") as file:
