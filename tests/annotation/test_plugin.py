@@ -166,6 +166,6 @@ def test_files_are_read_in_their_declared_encoding(tmp_path: Path) -> None:
     space = annotate(str(src), str(tmp_path / "code"))
     assert space == {"latin/drink/choice": {"_type": "choice", "_value": ["caf\u00e9", "th\u00e9"]}}
     assert (tmp_path / "code" / "legacy.py").read_bytes() == b"print 'caf\xe9'\n"
-    (src / "broken.py").write_bytes(b"import nni\nx = '\xe9'\n")
+    (src / "broken.py").write_bytes(b"import nni\nx = nni.choice({1: 1})  # caf\xe9\n")
     with pytest.raises(UsageError, match=f"^{src / 'broken.py'}:1: cannot decode the file"):
         annotate(str(src), str(tmp_path / "code2"))
