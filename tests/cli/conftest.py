@@ -114,3 +114,15 @@ def nni_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: an end-to-end test that takes more than a few seconds")
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftovers() -> Any:
+    """Whatever a test launched is stopped afterwards, also when the test failed half-way."""
+    yield
+    from nni_core.launch import connect
+    from nni_core.registry import ENDED, Registry
+
+    for entry in Registry().all():
+        if entry.get("status") not in ENDED:
+            connect(entry["id"]).stop(timeout=15)

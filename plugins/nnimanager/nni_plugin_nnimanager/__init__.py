@@ -19,8 +19,11 @@ its own registry under ``$HOME/nni-experiments``, and needs ~5 s to stop.
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -85,10 +88,51 @@ def start_nni_manager(launch: LaunchContext) -> ManagerProcess:
     log_dir = launch.experiment_dir / "log"
     # NNI's manager serves its web UI from ./static, relative to its package folder.
     popen = spawn_manager(manager_command(launch, node_dir, port), log_dir, cwd=str(node_dir))
+    register_with_nni(launch, popen.pid, port)
     return ManagerProcess(
         pid=popen.pid, popen=popen, port=port,
         log_files=[str(log_dir / "nnimanager.log"), str(log_dir / "manager.stderr"), str(log_dir / "manager.stdout")],
     )
+
+
+def register_with_nni(launch: LaunchContext, pid: int, port: int) -> None:
+    """Add the experiment to NNI's own registry (``$HOME/nni-experiments/.experiment``), as
+    ``nnictl create`` does: NNI's manager mirrors every status change into that entry (and fails
+    when the folder is missing), and ``nnictl`` then lists the experiment too.
+
+    NNI's locking: a writer creates ``.experiment.lock.<pid>`` exclusively once no other lock
+    file younger than 2 s exists, rewrites the whole file, removes its lock."""
+    folder = Path(os.path.expanduser("~"), "nni-experiments")
+    folder.mkdir(parents=True, exist_ok=True)
+    registry = folder / ".experiment"
+    lock = folder / f".experiment.lock.{os.getpid()}"
+    deadline = time.monotonic() + 5
+    while any(time.time() - p.stat().st_mtime < 2 for p in folder.glob(".experiment.lock.*") if p.exists()):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fd = None
+    try:
+        try:
+            experiments = json.loads(registry.read_text() or "{}")
+        except (OSError, ValueError):
+            experiments = {}
+        experiments[str(launch.experiment_id)] = {
+            "id": launch.experiment_id, "port": port, "startTime": int(time.time() * 1000), "endTime": "N/A",
+            "status": "INITIALIZED", "platform": (launch.platforms or ["local"])[0],
+            "experimentName": launch.config_json.get("experimentName"), "tag": [], "pid": pid, "webuiUrl": [],
+            "logDir": str(launch.experiments_directory), "prefixUrl": launch.url_prefix or None,
+        }
+        tmp = registry.with_name(f".experiment.tmp.{os.getpid()}")
+        tmp.write_text(json.dumps(experiments, indent=4))
+        os.replace(tmp, registry)
+    finally:
+        if fd is not None:
+            os.close(fd)
+            lock.unlink(missing_ok=True)
 
 
 @hookimpl
