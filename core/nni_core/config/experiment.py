@@ -16,7 +16,7 @@ import attrs
 from nni_core.config import types as T
 from nni_core.config.model import MISSING, REPORTED, Bound, Context, FieldInfo, Section, field, join
 from nni_core.config.search_space import check_search_space
-from nni_core.config.utils import canonical_gpu_indices, gpu_indices_problem, normalize_key, parse_time
+from nni_core.config.utils import canonical_gpu_indices, gpu_indices_problem, load_yaml, normalize_key, parse_time
 
 LOG_LEVELS = ("fatal", "error", "warning", "info", "debug", "trace")
 ALGORITHM_KINDS = ("tuner", "assessor", "advisor")
@@ -295,7 +295,7 @@ def load_search_space_file(path: str, ctx: Context) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(content)
+        return load_yaml(content)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -18,6 +18,7 @@ import attrs
 from nni_core.config.experiment import ExperimentConfig
 from nni_core.config.model import Context
 from nni_core.config.problems import ConfigError, Problems
+from nni_core.config.utils import load_yaml, realpath_cache
 from nni_core.config.v1 import find_platform, to_v2, unknown_platform
 
 
@@ -61,7 +62,7 @@ def read_yaml(path: str) -> Any:
         raise ConfigError([_problem("", f"the config file is not UTF-8 text (byte {error.start})")],
                           source=path) from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -82,6 +83,7 @@ def load_config(path: str | os.PathLike, plugins: Any = None) -> LoadedConfig:
 
         plugins = get_plugins()
     path = os.fspath(path)
+    realpath_cache.clear()
     content = read_yaml(path)
     problems = Problems()
     if not isinstance(content, dict):

@@ -56,6 +56,7 @@ REPORTED = _Reported()
 class FieldInfo:
     name: str
     key: str  # camelCase, as the canonical JSON writes it
+    norm: str  # lower case without "_": how NNI matches keys
     type: Type
     default: Any  # MISSING when required
     path: bool  # a path resolved against the config's folder
@@ -133,9 +134,10 @@ class Section:
             given[norm] = (str(key), value)
         values: dict[str, Any] = {}
         for info in cls.fields():
-            found = given.pop(normalize_key(info.name), None)
+            found = given.pop(info.norm, None)
             if found is None:
-                values[info.name] = copy.deepcopy(info.default)
+                default = info.default
+                values[info.name] = copy.deepcopy(default) if isinstance(default, (dict, list)) else default
             else:
                 values[info.name] = cls.bind_field(info, found[1], ctx, join(path, found[0]))
         for key, _value in given.values():
@@ -163,37 +165,43 @@ class Section:
     @classmethod
     def canonicalize(cls, bound: Bound, parents: list[Bound], ctx: Context, path: str) -> None:
         """Resolve path fields, then canonicalize child sections (parents: nearest first)."""
+        values = bound.values
+        lineage = None
         for info in cls.fields():
-            value = bound.values[info.name]
+            value = values[info.name]
             if info.path and isinstance(value, str):
-                bound.values[info.name] = resolve_path(value, bound.base_dir)
-            else:
-                _each_child(value, join(path, info.key),
-                            lambda child, child_path: child.cls.canonicalize(child, [bound] + parents, ctx, child_path))
+                values[info.name] = resolve_path(value, bound.base_dir)
+            elif isinstance(value, (Bound, list)):
+                lineage = lineage or [bound] + parents
+                for child, child_path in _children(value, path, info.key):
+                    child.cls.canonicalize(child, lineage, ctx, child_path)
 
     # --- 3. validate ------------------------------------------------------------------------------------
 
     @classmethod
     def validate(cls, bound: Bound, ctx: Context, path: str) -> None:
         typed = True
+        problems = ctx.problems
         for info in cls.fields():
             value = bound.values[info.name]
-            where = join(path, info.key)
+            type_ = info.type
             if value is REPORTED or (isinstance(value, list) and any(v is REPORTED for v in value)):
                 typed = False
-                _each_child(value, where, lambda child, child_path: child.cls.validate(child, ctx, child_path))
-            elif value is MISSING or (value is None and not info.type.optional):
-                ctx.problems.add(where, "is not set", expected=info.type.describe)
+            elif value is MISSING or (value is None and not type_.optional):
+                problems.add(join(path, info.key), "is not set", expected=type_.describe)
                 typed = False
-            elif not info.type.check(value):
-                ctx.problems.add(where, "has the wrong type", got=value, expected=info.type.describe)
+                continue
+            elif not type_.check(value):
+                problems.add(join(path, info.key), "has the wrong type", got=value, expected=type_.describe)
                 typed = False
-            else:
-                if info.check is not None:
-                    error = info.check(value)
-                    if error:
-                        ctx.problems.add(where, error, got=value)
-                _each_child(value, where, lambda child, child_path: child.cls.validate(child, ctx, child_path))
+                continue
+            elif info.check is not None:
+                error = info.check(value)
+                if error:
+                    problems.add(join(path, info.key), error, got=value)
+            if isinstance(value, (Bound, list)):
+                for child, child_path in _children(value, path, info.key):
+                    child.cls.validate(child, ctx, child_path)
         if typed:
             cls.check(bound, ctx, path)
 
@@ -219,13 +227,14 @@ class Section:
         return out
 
 
-def _each_child(value: Any, path: str, action: Callable[[Bound, str], None]) -> None:
+def _children(value: Any, path: str, key: str) -> list[tuple[Bound, str]]:
+    """The sections held by one field's value, with their paths."""
     if isinstance(value, Bound):
-        action(value, path)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            if isinstance(item, Bound):
-                action(item, join(path, i))
+        return [(value, join(path, key))]
+    if isinstance(value, list):
+        where = join(path, key)
+        return [(item, join(where, i)) for i, item in enumerate(value) if isinstance(item, Bound)]
+    return []
 
 
 def _build(value: Any) -> Any:
@@ -267,5 +276,5 @@ def _fields_of(cls: type) -> tuple[FieldInfo, ...]:
             default = a.default.factory()
         else:
             default = a.default
-        infos.append(FieldInfo(name, camel_case(name), type_, default, path, check))
+        infos.append(FieldInfo(name, camel_case(name), normalize_key(name), type_, default, path, check))
     return tuple(infos)
