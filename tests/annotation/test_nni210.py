@@ -94,6 +94,31 @@ SINGLE_FILES = {
             })"""
             return out
         ''',
+    "control_flow": '''
+        import asyncio
+        def deco(f): return f
+        def relu(v): return v
+        @deco
+        def outer(n):
+            def inner(v):
+                """@nni.variable(nni.qnormal(0, 1, 0.5), name=inner_v)"""
+                inner_v = v
+                return inner_v
+            total = 0
+            while n > 0:
+                n -= 1
+                """@nni.function_choice(relu(n), abs(n), name=step)"""
+                total += relu(n)
+            else:
+                """@nni.variable(nni.lognormal(0, 1), name=tail)"""
+                tail = 0
+            return total + inner(tail)
+        async def run(a):
+            """@nni.variable(nni.choice(1, 1, 2), name=a.b.c)"""
+            a.b.c = 1
+            await asyncio.sleep(0)
+            """@nni.report_final_result({'default': a.b.c, 'extra': [1, 2]})"""
+        ''',
     # both must reject these
     "reject_no_target": '''
         x = 1
