@@ -39,6 +39,10 @@ class Machines:
             server.kill()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: an end-to-end test that takes more than a few seconds")
+
+
 @pytest.fixture(scope="module")
 def machines(tmp_path_factory: pytest.TempPathFactory):
     found = Machines(tmp_path_factory.mktemp("ssh"))

@@ -14,6 +14,7 @@ def register_platforms(register):
         name="remote",
         config_class=RemoteConfig,
         convert_v1=convert_v1,
+        training_service="nni_plugin_remote.training_service:RemoteTrainingService",
         description="trials on machines reached over SSH",
     ))
 

@@ -238,7 +238,10 @@ class RemoteTrainingService(TrainingService):
         try:
             code = await host.code_dir(spec.code_dir)
         except (RemoteError, OSError) as error:
-            host._finish(trial, _now_ms(), None, None)
+            # The manager records the failure itself when submit raises.
+            del host.trials[spec.trial_id], self.trials[spec.trial_id]
+            if host.gpus is not None:
+                host.gpus.release(spec.trial_id)
             raise TrainingServiceError(str(error)) from None
         trial.directory = f"{self.remote_experiment_dir(host)}/trials/{spec.trial_id}"
         trial.launch = {
