@@ -37,6 +37,7 @@ CASES = {
                           "must be number literals, got low"),
     "candidate_not_called": ("'''@nni.function_choice(f(a), g(a), name=f)'''\ny = h(a)\n", 1,
                              "calls none of its candidates"),
+    "not_a_call": ("\"\"\"@nni.report_final_result\"\"\"\n", 1, "is not a call such as"),
     "not_python": ("'''@nni.report_final_result(1)'''\nprint 'hello'\n", 2, "not valid Python"),
 }
 

@@ -321,6 +321,8 @@ class Transformer(ast.NodeTransformer):
         self.annotated = True
         code = string[1:]
         function = _nni_call(parse_annotation(code).value)
+        _check(function is not None, f"annotation @{_shorten(code, 40)} is not a call such as "
+                                     "@nni.variable(nni.choice(1, 2), name=x)")
         _check(function in ANNOTATIONS, f"unknown annotation @{_shorten(code, 40)}; expected one of "
                                         f"{_annotation_names()}")
         if function == "training_update":
