@@ -9,6 +9,7 @@ of ``ast.dump``, every other node and string (choice labels, keys) must be equal
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -21,6 +22,13 @@ ANNOTATION = CORPUS / "annotation" / "test" / "ut" / "tools" / "annotation"
 TESTCASE = ANNOTATION / "testcase"
 EXAMPLES = ANNOTATION / "examples"
 DATA = Path(__file__).resolve().parent / "data"
+
+#: The search space of data/e2e/trial.py.
+E2E_SPACE = {
+    "trial/x/choice": {"_type": "choice", "_value": [1, 2, 3]},
+    "trial/y/uniform": {"_type": "uniform", "_value": [0.0, 1.0]},
+    "trial/op/function_choice": {"_type": "choice", "_value": ["square(x)", "cube(x)"]},
+}
 
 
 def normalized_dump(code: str) -> str:
@@ -63,3 +71,8 @@ def tree_differences(ours: Path, theirs: Path) -> list[str]:
 
 def load_json(path: Path) -> object:
     return json.loads(path.read_text())
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """File → sha256 of everything under ``folder``: to show a folder was not written."""
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in files_under(folder)}

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.annotation.compare import DATA
-from tests.annotation.test_plugin import E2E_SPACE, digest
+from tests.annotation.compare import DATA, E2E_SPACE, digest
 from tests.support import run_cli
 
 TRIALS = 4

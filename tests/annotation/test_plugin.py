@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -16,19 +15,8 @@ from nni_core.errors import UsageError
 from nni_plugin_annotation import expand_trial_code
 from nni_plugin_annotation.plugin import annotate
 
-from tests.annotation.compare import DATA, files_under
+from tests.annotation.compare import DATA, E2E_SPACE, digest, files_under
 from tests.support import REPO_ROOT, run_cli
-
-E2E_SPACE = {
-    "trial/x/choice": {"_type": "choice", "_value": [1, 2, 3]},
-    "trial/y/uniform": {"_type": "uniform", "_value": [0.0, 1.0]},
-    "trial/op/function_choice": {"_type": "choice", "_value": ["square(x)", "cube(x)"]},
-}
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in files_under(folder)}
-
 
 def make_config(code: Path, **extra: object) -> object:
     data = {"trialCommand": "python3 trial.py", "trialCodeDirectory": str(code), "trialConcurrency": 1,
