@@ -87,11 +87,13 @@ def run_nni_core(folder: Path) -> dict[str, float]:
     launch = time.perf_counter() - start
     launched = json.loads(out)
     api = f"{launched['url']}/api/v1/nni"
-    check_running(api)
-    first = first_running(api, start)
-    start = time.perf_counter()
-    subprocess.run([*NNI_CORE, "stop", launched["id"]], env=env, capture_output=True, check=True)
-    stop = time.perf_counter() - start
+    try:
+        check_running(api)
+        first = first_running(api, start)
+    finally:
+        start = time.perf_counter()
+        subprocess.run([*NNI_CORE, "stop", launched["id"]], env=env, capture_output=True, check=True)
+        stop = time.perf_counter() - start
     return {"launch": launch, "first_trial": first, "stop": stop}
 
 
@@ -109,12 +111,14 @@ def run_nnictl(folder: Path) -> dict[str, float]:
     if result.returncode != 0 or "Experiment ID" not in result.stdout:
         raise RuntimeError(f"nnictl create failed: {result.stdout[-500:]} {result.stderr[-500:]}")
     api = f"http://127.0.0.1:{port}/api/v1/nni"
-    check_running(api)
-    first = first_running(api, start)
     experiment_id = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).split("Experiment ID:")[1].split()[0]
-    start = time.perf_counter()
-    subprocess.run([nnictl, "stop", experiment_id], env=env, capture_output=True, check=True)
-    stop = time.perf_counter() - start
+    try:
+        check_running(api)
+        first = first_running(api, start)
+    finally:
+        start = time.perf_counter()
+        subprocess.run([nnictl, "stop", experiment_id], env=env, capture_output=True, check=True)
+        stop = time.perf_counter() - start
     return {"launch": launch, "first_trial": first, "stop": stop}
 
 
