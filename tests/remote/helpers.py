@@ -97,7 +97,8 @@ def spec(index: int, code: Path, python: str = sys.executable, step: float = 0.0
     return TrialSpec(trial_id=trial_id, sequence_id=index,
                      parameter={"parameter_id": index, "parameter_source": "algorithm",
                                 "parameters": {"x": index, "step": step}, "parameter_index": 0},
-                     command=f"{python} {source}", code_dir=str(code), trial_dir=f"/nonexistent/{trial_id}",
+                     command=f"{python} {source}", code_dir=str(code),
+                     trial_dir=str(code.parent / "local-trials" / trial_id),
                      env={"NNI_PLATFORM": "remote", "NNI_TRIAL_COMMAND_CHANNEL": "http://10.255.255.1:1/x"},
                      use_channel=False)
 

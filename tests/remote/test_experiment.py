@@ -39,6 +39,7 @@ TRIAL = """\
 import os, time
 {import_line}
 params = nni.get_next_parameter()
+print("trial", os.environ["NNI_TRIAL_JOB_ID"], "says hello")
 with open(os.path.join(os.environ["NNI_CODE_DIR"], "..", "runs.log"), "a") as f:
     f.write(os.environ["NNI_TRIAL_JOB_ID"] + "\\n")
 for i in range(3):
@@ -127,6 +128,12 @@ def test_24_trials_at_concurrency_16_on_two_machines(machines, ssh_home, tmp_pat
     try:
         wait_for(lambda: status_of(launched["id"]) == "DONE", timeout=180, what="DONE")
         check_complete(machines, launched, 24)
+        # the trial's output came back to its local folder (the nni SDK moves print() to trial.log)
+        trial_id = cli_json("trials", launched["id"])[0]["trialJobId"]
+        logs = cli("logs", launched["id"], "--trial", trial_id)
+        assert logs.returncode == 0, logs.stderr
+        if "nni_core" in import_line:
+            assert f"trial {trial_id} says hello" in logs.stdout
     finally:
         cli("stop", launched["id"])
 

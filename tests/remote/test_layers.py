@@ -50,6 +50,8 @@ def test_24_trials_at_16_across_two_machines(machines, ssh_home, tmp_path):
     # both machines ran trials (the sshds allow only 4 sessions each, 8+ trials ran on each)
     per_machine = [len(list((srv.remote_root / "many" / "trials").iterdir())) for srv in machines.servers]
     assert min(per_machine) >= 8, per_machine
+    # each trial's output files were copied back into its local folder
+    assert all((code.parent / "local-trials" / s.trial_id / "trial.stdout").exists() for s in specs)
 
 
 def test_sshd_killed_and_restarted_mid_experiment(machines, ssh_home, tmp_path):
@@ -131,3 +133,52 @@ def test_cancel_leaves_no_process(machines, ssh_home, tmp_path):
     exit_code, signal = recorder.ended["t000"]
     assert exit_code is None and signal in (2, 9)
     assert _processes_of("t000") == []
+
+
+def test_upload_respects_nniignore_and_sends_only_what_changed(machines, ssh_home, tmp_path):
+    from nni_plugin_remote.connection import Machine, MachineSpec
+    from nni_plugin_remote.upload import scan, upload_code
+
+    code = tmp_path / "code"
+    (code / "data").mkdir(parents=True)
+    (code / "logs").mkdir()
+    (code / "main.py").write_text("print(1)\n")
+    (code / "lib.py").write_text("X = 1\n")
+    (code / "data" / "big.bin").write_bytes(b"\0" * 4096)
+    (code / "data" / "keep.bin").write_bytes(b"k")
+    (code / "logs" / "old.txt").write_text("old")
+    (code / "run.sh").write_text("#!/bin/sh\n")
+    (code / "run.sh").chmod(0o755)
+    (code / ".nniignore").write_text("logs/\ndata/*.bin\n!data/keep.bin\n")
+    assert [f.path for f in scan(str(code))] == [".nniignore", "lib.py", "main.py", "run.sh", "data/keep.bin"]
+
+    server = machines.servers[0]
+    spec = MachineSpec.from_config(machines.entry(server))
+
+    async def noop() -> None:
+        return None
+
+    async def scenario():
+        machine = Machine(spec, lambda event: None, noop, lambda message: None)
+        await machine.start()
+        try:
+            root = machine.info.root
+            first = await upload_code(machine, str(code), f"{root}/up1/code")
+            again = await upload_code(machine, str(code), f"{root}/up2/code")  # a repeated experiment
+            (code / "lib.py").write_text("X = 2\n")
+            changed = await upload_code(machine, str(code), f"{root}/up3/code")
+            return first, again, changed
+        finally:
+            await machine.close()
+
+    first, again, changed = asyncio.run(scenario())
+    assert (first.files, first.sent_files) == (5, 5)
+    assert (again.files, again.sent_files, again.sent_bytes) == (5, 0, 0)
+    assert (changed.sent_files, changed.sent_bytes) == (1, len("X = 2\n"))
+    remote = server.remote_root
+    assert (remote / "up2" / "code" / "lib.py").read_text() == "X = 1\n"
+    assert (remote / "up3" / "code" / "lib.py").read_text() == "X = 2\n"
+    assert (remote / "up3" / "code" / "data" / "keep.bin").read_bytes() == b"k"
+    assert not (remote / "up3" / "code" / "data" / "big.bin").exists()
+    assert not (remote / "up3" / "code" / "logs").exists()
+    assert os.access(remote / "up3" / "code" / "run.sh", os.X_OK)

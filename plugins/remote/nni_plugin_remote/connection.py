@@ -27,6 +27,8 @@ import asyncssh
 from nni_plugin_remote import agent as agent_module
 
 log = logging.getLogger("nni_core.remote")
+# asyncssh logs every channel at INFO, command text included; only its problems belong in the log.
+logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 CONNECT_TIMEOUT = 20.0
 MAX_CHANNELS = 4  # besides the agent's channel; below sshd's MaxSessions default (10)

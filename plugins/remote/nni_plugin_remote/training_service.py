@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import logging
+import os
 import shlex
+import tarfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +47,8 @@ log = logging.getLogger("nni_core.remote")
 
 KILL_GRACE = 5.0  # SIGINT, then SIGKILL after this many seconds (NNI's timing)
 STOP_WAIT = 20.0
+FETCH_TIMEOUT = 30.0
+LOG_FILES = ("trial.stdout", "trial.stderr", "trial.log")
 
 
 class MetricsStream(MetricsFileReader):
@@ -187,7 +192,27 @@ class Host:
         if self.gpus is not None:
             self.gpus.release(trial.spec.trial_id)
         self.service.events.trial_ended(trial.spec.trial_id, end_ms, exit_code, signal)
+        if trial.directory and not self.lost:
+            self.service.track(self.fetch_logs(trial))
         self.service.trial_done(trial)
+
+    async def fetch_logs(self, trial: RemoteTrial) -> None:
+        """Copy the trial's output files into its local folder (logPath), so ``nni-core logs``
+        and the dashboard show them as for a local trial."""
+        names = " ".join(LOG_FILES)
+        command = (f"cd {shlex.quote(trial.directory)} && set -- && for f in {names}; do "
+                   '[ -f "$f" ] && set -- "$@" "$f"; done; [ $# -eq 0 ] || tar -cf - "$@"')
+        try:
+            result = await asyncio.wait_for(self.machine.run(command), FETCH_TIMEOUT)
+            if result.exit_status == 0 and result.stdout:
+                os.makedirs(trial.spec.trial_dir, exist_ok=True)
+                with tarfile.open(fileobj=io.BytesIO(result.stdout)) as tar:
+                    for member in tar.getmembers():
+                        if member.isfile() and member.name in LOG_FILES:
+                            tar.extract(member, trial.spec.trial_dir, filter="data")
+        except (asyncio.TimeoutError, OSError, tarfile.TarError, RemoteError) as error:
+            log.warning("remote machine %s: could not copy the logs of trial %s: %s", self.spec.label,
+                        trial.spec.trial_id, error)
 
 
 def _now_ms() -> int:
@@ -206,6 +231,13 @@ class RemoteTrainingService(TrainingService):
         self.hosts = [Host(self, MachineSpec.from_config(m), gpu_number) for m in machines]
         self.trials: dict[str, RemoteTrial] = {}
         self._all_ended = asyncio.Event()
+        self._tasks: set[asyncio.Future] = set()
+
+    def track(self, coroutine: Any) -> None:
+        """Run a background job (log copy) that ``stop`` waits for."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def remote_experiment_dir(self, host: Host) -> str:
         assert host.machine.info is not None
@@ -313,6 +345,8 @@ class RemoteTrainingService(TrainingService):
             except asyncio.TimeoutError:
                 log.warning("remote trials still running after %.0f s: %s", STOP_WAIT,
                             ", ".join(t for t, r in self.trials.items() if not r.ended))
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=FETCH_TIMEOUT)
         await self._close()
 
     async def _close(self) -> None:
