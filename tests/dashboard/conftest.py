@@ -146,4 +146,4 @@ class Page:
 def tab(browser: Any) -> Iterator[Page]:
     page = Page(browser)
     yield page
-    page.context.close()
+    page.context.close()  # closing twice is harmless

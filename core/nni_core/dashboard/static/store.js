@@ -25,6 +25,7 @@ export const readOnly = () => state.status === 'VIEWED' || state.connected === f
 
 // NNI stores a metric as the trial's value JSON-encoded twice; a dict reports its "default" key.
 export function metricValue(data) {
+  if (data === null || data === undefined) return null;
   let v = data;
   for (let i = 0; i < 2 && typeof v === 'string'; i++) {
     try { v = JSON.parse(v); } catch { break; }
@@ -53,21 +54,42 @@ function parseParams(hyperParameters) {
   } catch { return {}; }
 }
 
-function normalise(raw, prev) {
+// Two sources, one shape: NNI's TrialJobInfo (from /trial-jobs) and the dashboard API's rows.
+function finish(prev, key, fields) {
+  if (prev && prev._key === key) return prev; // unchanged: keep the object (cheap re-polls)
+  return { _key: key, ...fields };
+}
+
+function fromTrialJob(raw, prev) {
   const fm = raw.finalMetricData;
-  const key = `${raw.status}|${raw.endTime}|${raw.startTime}|${fm ? fm.length : 0}|${(raw.hyperParameters || []).length}`;
-  if (prev && prev._key === key) return prev;  // unchanged: keep the parsed object (cheap re-polls)
-  return {
-    _key: key,
+  const hp = (raw.hyperParameters || [])[0];
+  const key = `${raw.status}|${raw.endTime}|${raw.startTime}|${fm ? fm.length : 0}|${hp}`;
+  return finish(prev, key, {
     id: raw.trialJobId,
     seq: raw.sequenceId ?? -1,
     status: raw.status,
-    params: prev && prev._hp === (raw.hyperParameters || [])[0] ? prev.params : parseParams(raw.hyperParameters),
-    _hp: (raw.hyperParameters || [])[0],
+    params: prev && prev._hp === hp ? prev.params : parseParams(raw.hyperParameters),
+    _hp: hp,
     final: fm && fm.length ? metricValue(fm[fm.length - 1].data) : null,
     start: raw.startTime ?? null,
     end: raw.endTime ?? null,
     message: raw.message,
+  });
+}
+
+// row: [id, seq, status, start, end, params, final, message] (nni_core/dashboard/api.py COLUMNS),
+// params a list in the order of the answer's paramNames
+let rowParamNames = [];
+function fromRow(row, prev) {
+  const final = metricValue(row[6]);
+  const key = row[2] + '|' + row[4] + '|' + row[3] + '|' + final + '|' + row[7];
+  if (prev && prev._key === key) return prev;
+  const params = {};
+  const values = row[5];
+  for (let j = 0; j < values.length; j++) if (values[j] !== null) params[rowParamNames[j]] = values[j];
+  return {
+    _key: key, id: row[0], seq: row[1], status: row[2], start: row[3], end: row[4],
+    params, final, message: row[7],
   };
 }
 
@@ -94,13 +116,13 @@ function paramOrder(trials, searchSpace) {
   return names.filter((n) => trials.some((t) => n in t.params) || trials.length === 0);
 }
 
-function applyTrials(list) {
+function applyTrials(list, convert, idOf) {
   const old = state.byId;
   const byId = new Map();
   const trials = new Array(list.length);
   let changed = list.length !== state.trials.length;
   for (let i = 0; i < list.length; i++) {
-    const t = normalise(list[i], old.get(list[i].trialJobId));
+    const t = convert(list[i], old.get(idOf(list[i])));
     if (!changed && state.trials[i] !== t) changed = true;
     trials[i] = t;
     byId.set(t.id, t);
@@ -139,22 +161,34 @@ const POLL = 'api/dashboard/v1/poll';
 class NotDashboardApi extends Error {}
 let useDashboardApi = true;
 let cursor = '';
-let raw = [];              // TrialJobInfo list as the manager sent it, merged across polls
+let raw = [];              // trial rows as the manager sent them, merged across polls
 const rawIndex = new Map(); // id -> index in raw
 
 async function pollDashboardApi(changes) {
-  const { body, changed } = await getJson(`${POLL}?since=${encodeURIComponent(cursor)}`);
+  let answer;
+  if (window.__firstPoll && !cursor) {
+    // index.html started this request before the modules loaded
+    answer = window.__firstPoll.then((r) => (r.ok ? r.text() : Promise.reject(new NotDashboardApi())))
+      .then((text) => ({ body: JSON.parse(text), changed: true }));
+    window.__firstPoll = null;
+  } else {
+    answer = getJson(`${POLL}?since=${encodeURIComponent(cursor)}`);
+  }
+  const { body, changed } = await answer;
   if (!body || typeof body !== 'object' || !('cursor' in body)) throw new NotDashboardApi();
   if (!changed) return;
+  performance.mark('poll:parsed');
   cursor = body.cursor;
+  rowParamNames = body.paramNames;
   applyStatus(changes, body.status, body.errors);
   applyProfile(changes, body.profile);
   if (body.full) { raw = []; rawIndex.clear(); }
-  for (const t of body.trials) {
-    const i = rawIndex.get(t.trialJobId);
-    if (i === undefined) { rawIndex.set(t.trialJobId, raw.length); raw.push(t); } else raw[i] = t;
+  for (const row of body.trials) {
+    const i = rawIndex.get(row[0]);
+    if (i === undefined) { rawIndex.set(row[0], raw.length); raw.push(row); } else raw[i] = row;
   }
-  if ((body.full || body.trials.length) && applyTrials(raw)) changes.trials = true;
+  if ((body.full || body.trials.length) && applyTrials(raw, fromRow, (r) => r[0])) changes.trials = true;
+  performance.mark('poll:applied');
 }
 
 async function pollNniApi(changes) {
@@ -165,7 +199,7 @@ async function pollNniApi(changes) {
   ]);
   applyStatus(changes, (status.body || {}).status, (status.body || {}).errors);
   applyProfile(changes, profile.body);
-  if (trials.changed && applyTrials(trials.body || [])) changes.trials = true;
+  if (trials.changed && applyTrials(trials.body || [], fromTrialJob, (t) => t.trialJobId)) changes.trials = true;
 }
 
 async function pollOnce() {

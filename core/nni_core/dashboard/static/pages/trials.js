@@ -193,7 +193,9 @@ export function mount(root) {
     if (state.trialsVersion !== lastVersion || changes.params) {
       lastVersion = state.trialsVersion;
       refreshRows();
+      performance.mark('trials:table');
       chart.setTrials(state.trials);
+      performance.mark('trials:chart');
       renderDrawer(false);
       markReady();
     } else if (changes.tick && Date.now() - lastTick > 1000) {
