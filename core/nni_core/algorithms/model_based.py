@@ -11,7 +11,7 @@ deduplicated as Random does, so they end with ``NoMoreTrialError``.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Iterator
 
 from nni_core.algorithms import OptimizeMode, Tuner, extract_scalar_reward
 from nni_core.algorithms.random_tuner import Deduplicator, new_rng
@@ -67,28 +67,40 @@ class ModelBasedTuner(Tuner):
         self.running.pop(parameter_id, None)
 
     def import_data(self, data: list[dict]) -> None:
-        for trial in data:
-            try:
-                loss = self.loss(trial["value"])
-            except (KeyError, ValueError):
-                _logger.info("import_data: skipped a trial without a usable value: %r", trial)
-                continue
-            self._results.append((trial["parameter"], loss))
-            self._observe(trial["parameter"], loss)
+        for parameters, reward in imported_results(data):
+            self._results.append((parameters, self.loss(reward)))
+            self._observe(parameters, self.loss(reward))
 
     # --- helpers ----------------------------------------------------------------------------
 
     def loss(self, value: Any) -> float:
+        """A final metric (number or ``{"default": ...}``) as a loss: lower is better."""
         reward = float(extract_scalar_reward(value))
         return -reward if self.optimize_mode is OptimizeMode.Maximize else reward
 
     def _observe(self, parameters: Any, loss: float) -> None:
-        if not self.space:
-            return
-        try:
-            formatted = format_parameters(parameters, self.space)
-        except (ValueError, TypeError, KeyError):
-            _logger.info("result for parameters outside the current search space skipped: %r", parameters)
+        formatted = fitting_parameters(parameters, self.space)
+        if formatted is None:
             return
         self.dedup.add(deformat_parameters(formatted, self.space))
         self.observations.append((formatted, loss))
+
+
+def imported_results(data: list[dict]) -> Iterator[tuple[Any, float]]:
+    """``(parameters, reward)`` of the ``import_data`` records that carry a usable final metric."""
+    for record in data:
+        try:
+            yield record["parameter"], float(extract_scalar_reward(record["value"]))
+        except (KeyError, TypeError, ValueError):
+            _logger.info("import_data: skipped a record without parameters and a numeric value: %r", record)
+
+
+def fitting_parameters(parameters: Any, space: FormattedSpace) -> dict | None:
+    """Trial parameters in internal form, or None (logged) when they do not fit the space."""
+    if not space:
+        return None
+    try:
+        return format_parameters(parameters, space)
+    except (ValueError, TypeError, KeyError):
+        _logger.info("result for parameters outside the current search space skipped: %r", parameters)
+        return None

@@ -34,7 +34,6 @@ so correlations between parameters are modelled.
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
 from statistics import NormalDist
@@ -45,13 +44,12 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import TrialState
 
 from nni_core.algorithms import OptimizeMode, Tuner, extract_scalar_reward
+from nni_core.algorithms.model_based import fitting_parameters, imported_results
 from nni_core.algorithms.random_tuner import Deduplicator, new_rng
 from nni_core.algorithms.space import (
-    FormattedSpace, ParameterSpec, deformat_parameters, format_parameters, format_search_space,
-    randint_lower,
+    FormattedSpace, ParameterSpec, deformat_parameters, format_search_space, randint_lower,
 )
 
-_logger = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # Optuna logs every trial at INFO
 
 EPSILON = 1e-9  # the CDF position never reaches 0 or 1 (infinite values)
@@ -194,14 +192,9 @@ class TpeTuner(Tuner):
             self.study.tell(trial, state=TrialState.FAIL)
 
     def import_data(self, data: list[dict]) -> None:
-        for record in data:
-            try:
-                reward = float(extract_scalar_reward(record["value"]))
-            except (KeyError, ValueError):
-                _logger.info("import_data: skipped a trial without a usable value: %r", record)
-                continue
-            self.results.append((record["parameter"], reward))
-            self._add_completed(record["parameter"], reward)
+        for parameters, reward in imported_results(data):
+            self.results.append((parameters, reward))
+            self._add_completed(parameters, reward)
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -218,14 +211,8 @@ class TpeTuner(Tuner):
         return {self.parameters[key].name: self.parameters[key].to_optuna(x) for key, x in formatted.items()}
 
     def _add_completed(self, parameters: Any, reward: float) -> None:
-        if self.study is None:
-            return
-        try:
-            formatted = format_parameters(parameters, self.space)
-        except (ValueError, TypeError, KeyError):
-            _logger.info("result for parameters outside the current search space skipped: %r", parameters)
-            return
-        if not math.isfinite(reward):
+        formatted = fitting_parameters(parameters, self.space)
+        if formatted is None or self.study is None or not math.isfinite(reward):
             return
         self.dedup.add(deformat_parameters(formatted, self.space))
         self.study.add_trial(optuna.trial.create_trial(
