@@ -81,6 +81,8 @@ def test_ss_gen_prints_and_writes(tmp_path: Path) -> None:
 
 TRIAL_RUNNER = """
 import json, runpy, sys
+if sys.argv[2] == 'hide-nni-core':
+    sys.modules['nni_core'] = None  # as if nni-core were not installed: importing it fails
 sys.path.insert(0, '.')
 runpy.run_path('trial.py', run_name='__main__')
 import _nni_annotation
@@ -89,7 +91,8 @@ with open(sys.argv[1], 'w') as f:
 """
 
 
-def run_expanded_trial(python: str, tmp_path: Path, parameters: dict) -> tuple[str, list[dict]]:
+def run_expanded_trial(python: str, tmp_path: Path, parameters: dict,
+                       hide_nni_core: bool = False) -> tuple[str, list[dict]]:
     """Expand data/e2e, run it as a trial with ``parameters``; returns (SDK module, metrics)."""
     code, sys_dir = tmp_path / "code", tmp_path / "trial"
     annotate(str(DATA / "e2e"), str(code))
@@ -98,7 +101,8 @@ def run_expanded_trial(python: str, tmp_path: Path, parameters: dict) -> tuple[s
     env = {**os.environ, "HOME": str(tmp_path), "NNI_PLATFORM": "local", "NNI_SYS_DIR": str(sys_dir),
            "NNI_OUTPUT_DIR": str(sys_dir), "NNI_TRIAL_JOB_ID": "Abc12", "NNI_EXP_ID": "exp", "NNI_TRIAL_SEQ_ID": "0"}
     env.pop("NNI_TRIAL_COMMAND_CHANNEL", None)
-    done = subprocess.run([python, "-c", TRIAL_RUNNER, str(tmp_path / "sdk")], cwd=code, env=env,
+    done = subprocess.run([python, "-c", TRIAL_RUNNER, str(tmp_path / "sdk"),
+                           "hide-nni-core" if hide_nni_core else "-"], cwd=code, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     records = []
@@ -125,7 +129,14 @@ def test_runtime_reports_through_nni_core_trial(tmp_path: Path) -> None:
     assert {r["parameter_id"] for r in records} == {5}
 
 
-def test_runtime_reports_through_real_nni_without_nni_core(tmp_path: Path) -> None:
+def test_runtime_reports_through_real_nni_3_without_nni_core(tmp_path: Path) -> None:
+    """NNI 3.0 (the test environment's) when nni_core cannot be imported."""
+    sdk, records = run_expanded_trial(sys.executable, tmp_path, PARAMS, hide_nni_core=True)
+    assert sdk == "nni"
+    assert metric_values(records) == [("PERIODICAL", 27.0), ("FINAL", 27.25)]
+
+
+def test_runtime_reports_through_real_nni_2_10_without_nni_core(tmp_path: Path) -> None:
     """The expanded code in an environment with NNI 2.10.1 and no nni-core (or this plugin)."""
     found = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "nni210-venv.sh")], capture_output=True,
                            text=True, timeout=900)
