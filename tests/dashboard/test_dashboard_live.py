@@ -67,6 +67,24 @@ def test_running_experiment_live_sort_curve_concurrency_stop_then_view(start_man
     wait_for(lambda: sum(t["status"] == "RUNNING" for t in manager.client.trials()) == 3, 30, "3 trials running at once")
     page.wait_for_function("/\\b3 running/.test(document.querySelector('#ov-concurrency').textContent)")
     tab.screenshot("overview")
+    # the other limits, as nnictl update would set them
+    page.fill("#max-trials", "25")
+    page.click("[data-apply='maxTrialNumber']")
+    page.fill("#max-duration", "2h")
+    page.click("[data-apply='maxExperimentDuration']")
+    wait_for(lambda: manager.client.profile()["params"].get("maxExperimentDuration") == 7200
+             and manager.client.profile()["params"]["maxTrialNumber"] == 25, 10, "new limits over REST")
+    page.wait_for_function("document.querySelector('#ov-trials').textContent.includes('/ 25')")
+
+    # kill a running trial from its detail drawer
+    running = [t["trialJobId"] for t in manager.client.trials() if t["status"] == "RUNNING"]
+    page.goto(manager.url + f"/#/trials/{running[0]}")
+    page.wait_for_selector("#trial-detail #kill:not([disabled])")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#kill")
+    wait_for(lambda: manager.client.trial(running[0])["status"] == "USER_CANCELED", 20, "the trial cancelled")
+    page.wait_for_selector("#trial-detail .badge.st-user_canceled")
+    assert page.is_disabled("#kill")
 
     page.goto(manager.url + "/#/plots")
     page.wait_for_selector("#importance .bar-row", timeout=30000)
