@@ -1,0 +1,209 @@
+"""Experiment throughput of the embedded manager, side by side with NNI 3.0 and a bare process pool.
+
+One run measures, on the same 40 trivial trials at concurrency 4 (a Python script that gets its
+parameters and reports one final result through ``nni_core.trial``, which speaks NNI 3.0's
+trial channel, so the very same command runs under both managers):
+
+* nni-core: ``python -m nni_core.manager`` started, config POSTed, until ``check-status`` is DONE;
+* NNI 3.0: ``nnictl create`` started, until its ``check-status`` is DONE;
+* a bare 4-wide process pool running the same 40 commands (``/bin/bash -c`` in the same folder);
+
+then prints the ratios; the manager's memory (peak RSS, with the Random tuner); and the import
+cost of ``nni_core.trial`` against ``import nni``. Every trial must end SUCCEEDED with its final
+metric, or the run fails. Run from the repository root:
+
+    .venv/bin/python bench/manager_throughput.py [--trials 40] [--concurrency 4] [--no-nni]
+
+NNI 3.0 is found through ``NNI_PYTHON`` (see nni_env.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nni_env import nni_bin, nni_python  # noqa: E402
+
+TRIAL = """\
+import nni_core.trial as nni
+params = nni.get_next_parameter()
+nni.report_final_result(params.get("x", 0.5) * 2)  # standalone in the bare pool: {}
+"""
+SPACE = {"x": {"_type": "uniform", "_value": [0, 1]}}
+POLL_S = 0.05
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_done(url: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = requests.get(url + "/api/v1/nni/check-status", timeout=5).json()["status"]
+        except (requests.RequestException, ValueError):
+            status = None
+        if status == "DONE":
+            return
+        if status == "ERROR":
+            raise SystemExit(f"experiment at {url} went to ERROR")
+        time.sleep(POLL_S)
+    raise SystemExit(f"experiment at {url} not DONE after {timeout}s")
+
+
+def check_trials(url: str, expected: int, who: str) -> None:
+    trials = requests.get(url + "/api/v1/nni/trial-jobs", timeout=30).json()
+    good = [t for t in trials if t["status"] == "SUCCEEDED" and t.get("finalMetricData")]
+    if len(trials) != expected or len(good) != expected:
+        raise SystemExit(f"{who}: {len(good)} of {len(trials)} trials succeeded with a metric, expected {expected}")
+
+
+def peak_rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of a process in MB."""
+    values = {}
+    with open(f"/proc/{pid}/status") as file:
+        for line in file:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                values[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+def run_nni_core(work: Path, code: Path, trials: int, concurrency: int) -> tuple[float, float, float]:
+    command = f"{sys.executable} trial.py"
+    config = {"experimentName": "bench", "searchSpace": SPACE, "trialCommand": command,
+              "trialCodeDirectory": str(code), "trialConcurrency": concurrency, "maxTrialNumber": trials,
+              "tuner": {"name": "Random"},
+              "trainingService": {"platform": "local", "trialCommand": command, "trialCodeDirectory": str(code)}}
+    experiments = work / "nni-core-experiments"
+    env = {**os.environ, "NNI_CORE_HOME": str(work / "nni-core-home")}
+    info_path = experiments / "bench" / "manager.json"
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "nni_core.manager", "--port", "0", "--experiment-id", "bench",
+                                "--action", "create", "--experiments-directory", str(experiments),
+                                "--log-level", "info"], env=env)
+    while not info_path.exists():
+        if process.poll() is not None:
+            raise SystemExit("the nni-core manager exited at start")
+        time.sleep(0.005)
+    url = json.loads(info_path.read_text())["url"]
+    while True:  # the socket listens before manager.json is written
+        try:
+            requests.post(url + "/api/v1/nni/experiment", json=config, timeout=30).raise_for_status()
+            break
+        except requests.ConnectionError:
+            time.sleep(0.005)
+    wait_done(url)
+    elapsed = time.monotonic() - started
+    rss, peak = peak_rss_mb(process.pid)
+    check_trials(url, trials, "nni-core")
+    process.terminate()
+    process.wait(30)
+    return elapsed, rss, peak
+
+
+def run_nni(work: Path, code: Path, trials: int, concurrency: int) -> float:
+    import yaml
+
+    port = free_port()
+    home = work / "nni-home"
+    home.mkdir()
+    config = {"experimentName": "bench", "searchSpace": SPACE, "trialCommand": f"{sys.executable} trial.py",
+              "trialCodeDirectory": str(code), "trialConcurrency": concurrency, "maxTrialNumber": trials,
+              "tuner": {"name": "Random"}, "trainingService": {"platform": "local"}}
+    config_path = work / "nni.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "HOME": str(home)}
+    env.pop("VIRTUAL_ENV", None)
+    started = time.monotonic()
+    subprocess.run([str(nni_bin("nnictl")), "create", "--config", str(config_path), "--port", str(port)],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    url = f"http://localhost:{port}"
+    wait_done(url)
+    elapsed = time.monotonic() - started
+    check_trials(url, trials, "NNI 3.0")
+    subprocess.run([str(nni_bin("nnictl")), "stop", "--all"], env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return elapsed
+
+
+def run_pool(code: Path, trials: int, concurrency: int) -> float:
+    command = f"{sys.executable} trial.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NNI_")}
+
+    def one(_: int) -> int:
+        return subprocess.run(["/bin/bash", "-c", command], cwd=code, env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        codes = list(pool.map(one, range(trials)))
+    elapsed = time.monotonic() - started
+    if any(codes):
+        raise SystemExit(f"bare pool: exit codes {codes}")
+    return elapsed
+
+
+def import_cost_ms(python: str, module: str, runs: int = 7) -> tuple[float, float]:
+    """(median self-reported import time from -X importtime, median wall-clock extra over `pass`)."""
+    def wall(code: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([python, "-c", code], check=True, env={k: v for k, v in os.environ.items()
+                                                               if not k.startswith("NNI_")})
+        return time.perf_counter() - started
+
+    cumulative, extra = [], []
+    for _ in range(runs):
+        result = subprocess.run([python, "-X", "importtime", "-c", f"import {module}"], capture_output=True,
+                                text=True, check=True)
+        line = [ln for ln in result.stderr.splitlines() if ln.rstrip().endswith(f"| {module}")][-1]
+        cumulative.append(int(line.split("|")[1]) / 1000)
+        extra.append((wall(f"import {module}") - wall("pass")) * 1000)
+    return statistics.median(cumulative), statistics.median(extra)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--no-nni", action="store_true", help="skip NNI 3.0")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="manager-bench-") as tmp:
+        work = Path(tmp)
+        code = work / "code"
+        code.mkdir()
+        (code / "trial.py").write_text(TRIAL)
+        pool = run_pool(code, args.trials, args.concurrency)
+        ours, rss, peak = run_nni_core(work, code, args.trials, args.concurrency)
+        nni = None if args.no_nni else run_nni(work, code, args.trials, args.concurrency)
+    print(f"{args.trials} trials at concurrency {args.concurrency} (start to DONE):")
+    print(f"  bare process pool  {pool:6.2f} s")
+    print(f"  nni-core manager   {ours:6.2f} s   = {ours / pool:.2f}x the bare pool (target <= 1.5x)")
+    if nni is not None:
+        print(f"  NNI 3.0 (nnictl)   {nni:6.2f} s   nni-core is {nni / ours:.1f}x faster (target >= 8x)")
+    print(f"manager memory with Random: {rss:.1f} MB RSS at DONE, peak {peak:.1f} MB (target <= 60 MB)")
+    ours_import, ours_extra = import_cost_ms(sys.executable, "nni_core.trial")
+    print(f"import nni_core.trial: {ours_import:.1f} ms (importtime), +{ours_extra:.0f} ms wall over `python -c pass`"
+          " (target <= 30 ms)")
+    if not args.no_nni:
+        nni_import, nni_extra = import_cost_ms(str(nni_python()), "nni", runs=3)
+        print(f"import nni (3.0):      {nni_import:.1f} ms (importtime), +{nni_extra:.0f} ms wall")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The manager process: URL prefix, access token, bad arguments."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import requests
+
+from tests.manager.harness import PYTHON, make_config
+
+QUICK_TRIAL = "import nni_core.trial as nni; p = nni.get_next_parameter(); nni.report_final_result(p['x'])\n"
+
+
+def test_url_prefix_and_token(manager_factory, code_dir: Path) -> None:
+    (code_dir / "trial.py").write_text(QUICK_TRIAL)
+    manager = manager_factory()
+    manager.start("create", "--url-prefix", "pfx", "--token", "s3cret")
+    assert manager.url.endswith("/pfx") and manager.info["urlPrefix"] == "pfx"
+    base = manager.url + "/api/v1/nni"
+    assert requests.get(base + "/check-status", timeout=10).status_code == 401
+    auth = {"Authorization": "Bearer s3cret"}
+    assert requests.get(base + "/check-status", headers=auth, timeout=10).json()["status"] == "INITIALIZED"
+    assert requests.get(base + "/check-status?token=s3cret", timeout=10).status_code == 200
+    outside = requests.get(manager.url.removesuffix("/pfx") + "/api/v1/nni/check-status", headers=auth, timeout=10)
+    assert (outside.status_code, outside.text) == (404, 'Outside prefix "/pfx"')
+    response = requests.post(base + "/experiment", headers=auth, timeout=30,
+                             json=make_config(code_dir, f"{PYTHON} trial.py", maxTrialNumber=2))
+    assert response.status_code == 200
+    # trials reach the channel through the prefix, with the token
+    from tests.manager.harness import wait_for
+
+    wait_for(lambda: requests.get(base + "/check-status", headers=auth, timeout=10).json()["status"] == "DONE",
+             60, "DONE")
+    trials = requests.get(base + "/trial-jobs", headers=auth, timeout=10).json()
+    assert [t["status"] for t in trials] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_bad_arguments_are_one_line(tmp_path: Path) -> None:
+    base = [PYTHON, "-m", "nni_core.manager", "--port", "0", "--experiment-id", "e1",
+            "--experiments-directory", str(tmp_path), "--log-level", "info"]
+    cases = [
+        (["--action", "create", "--host", "0.0.0.0"], 2, "give --token TOKEN"),
+        (["--action", "create", "--url-prefix", "/x"], 2, "must not start or end with '/'"),
+        (["--action", "resume"], 1, "no experiment folder"),
+        (["--action", "start"], 2, "invalid choice"),
+    ]
+    for extra, status, message in cases:
+        result = subprocess.run(base + extra, capture_output=True, text=True, timeout=60)
+        assert result.returncode == status, result.stderr
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
