@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -182,3 +183,44 @@ def test_upload_respects_nniignore_and_sends_only_what_changed(machines, ssh_hom
     assert not (remote / "up3" / "code" / "data" / "big.bin").exists()
     assert not (remote / "up3" / "code" / "logs").exists()
     assert os.access(remote / "up3" / "code" / "run.sh", os.X_OK)
+
+
+GPU_TRIAL = r'''
+import os, time
+from nni_core import trial as nni
+params = nni.get_next_parameter()
+time.sleep(params["step"])  # hold the GPU while the test checks the slots
+nni.report_final_result(os.environ.get("CUDA_VISIBLE_DEVICES", "unset"))
+'''
+
+
+def test_gpu_slots_bound_concurrency_and_set_cuda_visible_devices(machines, ssh_home, tmp_path):
+    import shutil
+
+    import pytest
+
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this machine has nvidia-smi; the test relies on gpuIndices alone")
+    code = code_dir(tmp_path / "code", GPU_TRIAL)
+    first, second = machines.servers
+    config = {"platform": "remote", "trialGpuNumber": 1, "machineList": [
+        machines.entry(first, gpuIndices="0,1"), machines.entry(second, gpuIndices=[3], maxTrialNumberPerGpu=2)]}
+    service = RemoteTrainingService(config, context(tmp_path, "gpus"))
+    recorder = Recorder()
+    specs = [spec(i, code, step=2.0) for i in range(4)]
+
+    async def scenario():
+        await service.start(recorder)
+        try:
+            for s in specs:
+                assert service.can_submit()
+                await service.submit(s)
+            assert not service.can_submit()  # 2 GPUs x 1 + 1 GPU x 2 slots
+            await recorder.wait_for(lambda: len(recorder.ended) == 4, what="4 trials")
+            assert service.can_submit()
+        finally:
+            await service.stop()
+
+    asyncio.run(scenario())
+    devices = sorted(json.loads(m["value"]) for t in recorder.metrics.values() for m in t if m["type"] == "FINAL")
+    assert devices == ["0", "1", "3", "3"]
