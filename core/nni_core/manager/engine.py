@@ -40,7 +40,7 @@ from nni_core.training_service import (
 _logger = logging.getLogger("NNIManager")
 
 UPDATE_TYPES = ("TRIAL_CONCURRENCY", "MAX_EXEC_DURATION", "MAX_TRIAL_NUM", "SEARCH_SPACE")
-# Env var / trainingService field choosing how trials report: "http" (default) or "file".
+# Manager environment variable choosing how trials report: "http" (default) or "file".
 TRIAL_PROTOCOL_ENV = "NNI_CORE_TRIAL_PROTOCOL"
 CHANNEL_POLL_S = 1.0  # long-poll wait before 408, as NNI
 CANCEL_WAIT_S = 10.0  # DELETE /trial-jobs/:id waits this long for the trial to exit
@@ -338,9 +338,9 @@ class Engine:
             raise ApiError(f"platform {platform_name!r} ({platform.distribution}) has no training service "
                            "for the embedded manager yet")
         cls = load_object(platform.training_service)
-        protocol = str(section.get("trialProtocol") or os.environ.get(TRIAL_PROTOCOL_ENV) or "http").lower()
+        protocol = str(os.environ.get(TRIAL_PROTOCOL_ENV) or "http").lower()
         if protocol not in ("http", "file"):
-            raise ApiError(f"trial protocol must be 'http' or 'file', got {protocol!r}")
+            raise ApiError(f"{TRIAL_PROTOCOL_ENV} must be 'http' or 'file', got {protocol!r}")
         self.use_channel = protocol == "http" and self.channel_url is not None
         context = ExperimentContext(self.state.id, self.state.experiment_dir,
                                     self.channel_url if self.use_channel else None, self.channel_query,
