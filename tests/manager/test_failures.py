@@ -164,3 +164,35 @@ def _process_rows(manager, trial_id: str) -> list[str]:
         return [row[0] for row in db.execute("select info from TrialProcess where trialJobId = ?", (trial_id,))]
     finally:
         db.close()
+
+
+ASSESSED_TRIAL = r"""
+import time
+import nni_core.trial as nni
+nni.get_next_parameter()
+seq = nni.get_sequence_id()
+nni.report_intermediate_result(99 if seq == 0 else 1)
+if seq == 0:
+    time.sleep(60)  # the assessor stops it long before
+nni.report_final_result(1)
+"""
+
+ASSESSOR = """
+from nni_core.algorithms import AssessResult, Assessor
+
+class StopBig(Assessor):
+    def assess_trial(self, trial_job_id, trial_history):
+        return AssessResult.Bad if trial_history[-1] > 50 else AssessResult.Good
+"""
+
+
+def test_assessor_stops_a_trial_early(manager_factory, code_dir: Path) -> None:
+    (code_dir / "trial.py").write_text(ASSESSED_TRIAL)
+    (code_dir / "stop_big.py").write_text(ASSESSOR)
+    manager = manager_factory().start()
+    manager.submit(make_config(code_dir, f"{PYTHON} trial.py", trialConcurrency=2, maxTrialNumber=2,
+                               assessor={"className": "stop_big.StopBig", "codeDirectory": str(code_dir)}))
+    manager.wait_status("DONE", timeout=30)
+    trials = {t["sequenceId"]: t for t in manager.trials()}
+    assert trials[0]["status"] == "EARLY_STOPPED" and trials[0]["message"] == "stopped by the assessor"
+    assert trials[1]["status"] == "SUCCEEDED"
