@@ -146,3 +146,28 @@ def test_customized_trial_and_import_data(manager_factory, code_dir: Path) -> No
     assert json.loads(json.loads(customized[0]["finalMetricData"][0]["data"])) == 0.125
     assert manager.get("/experiment/imported-data") == ['[{"parameter":{"x":0.25,"y":1},"value":0.9}]']
     assert len(manager.trials()) == 3
+
+
+def test_max_experiment_duration_and_its_update(manager_factory, code_dir: Path) -> None:
+    (code_dir / "trial.py").write_text("import time; time.sleep(0.3)\n" + QUICK_TRIAL)
+    manager = manager_factory().start()
+    manager.submit(make_config(code_dir, f"{PYTHON} trial.py", trialConcurrency=2, maxTrialNumber=1000,
+                               maxExperimentDuration="2s"))
+    manager.wait_status("DONE", timeout=30)
+    first = len(manager.trials())
+    assert 0 < first < 1000
+    assert all(t["status"] == "SUCCEEDED" for t in manager.trials())  # running trials were left to finish
+    assert manager.update("MAX_EXEC_DURATION", maxExperimentDuration="5s").status_code == 200
+    assert manager.status() == "RUNNING"
+    manager.wait_status("DONE", timeout=30)
+    assert len(manager.trials()) > first
+    assert manager.get("/experiment")["execDuration"] >= 5
+
+
+def test_trials_that_cannot_start_turn_the_experiment_to_error(manager_factory, code_dir: Path) -> None:
+    manager = manager_factory().start()
+    manager.submit(make_config(code_dir / "missing", "true", maxTrialNumber=100))
+    manager.wait_status("ERROR", timeout=30)
+    trials = manager.trials()
+    assert len(trials) == 3 and all(t["status"] == "FAILED" for t in trials)
+    assert "3 trials in a row could not be started" in manager.get("/check-status")["errors"][0]

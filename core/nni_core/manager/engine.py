@@ -43,7 +43,8 @@ UPDATE_TYPES = ("TRIAL_CONCURRENCY", "MAX_EXEC_DURATION", "MAX_TRIAL_NUM", "SEAR
 # Manager environment variable choosing how trials report: "http" (default) or "file".
 TRIAL_PROTOCOL_ENV = "NNI_CORE_TRIAL_PROTOCOL"
 CHANNEL_POLL_S = 1.0  # long-poll wait before 408, as NNI
-CANCEL_WAIT_S = 10.0  # DELETE /trial-jobs/:id waits this long for the trial to exit
+CANCEL_WAIT_S = 10.0
+MAX_LAUNCH_FAILURES = 3  # trials in a row the training service cannot start: stop with ERROR  # DELETE /trial-jobs/:id waits this long for the trial to exit
 
 
 class ApiError(Exception):
@@ -160,6 +161,7 @@ class Engine:
         self.ended_waiters: dict[str, list[asyncio.Future]] = {}
         self.duration_timer: asyncio.TimerHandle | None = None
         self.use_channel = True
+        self.launch_failures = 0
         self._wake = asyncio.Event()
         self._scheduler: asyncio.Task | None = None
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuner")
@@ -509,7 +511,11 @@ class Engine:
             info = await self.service.submit(self._spec(trial))
         except TrainingServiceError as error:
             self._end_trial(trial, "FAILED", now_ms(), str(error))
+            self.launch_failures += 1
+            if self.launch_failures >= MAX_LAUNCH_FAILURES:  # e.g. a missing trialCodeDirectory
+                self._fail(f"{self.launch_failures} trials in a row could not be started: {error}")
             return
+        self.launch_failures = 0
         self.store.add_process(trial.id, now_ms(), info)
         self._arm_trial_timer(trial)
 
