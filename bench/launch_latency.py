@@ -11,7 +11,8 @@ For each tool, in fresh home folders, with the same config (Random tuner, one tr
                command returned (both wait for the manager process to exit);
 * --help:      `nni-core --help` and `nnictl --help`.
 
-Medians are printed with the ratio NNI / nni-core. NNI's environment comes from bench/nni_env.py
+Medians are printed with the ratio NNI / nni-core. Each tool runs once untimed first, with
+PYTHONDONTWRITEBYTECODE unset, so that both start from compiled modules as on a user's machine. NNI's environment comes from bench/nni_env.py
 (NNI_PYTHON, or a .venv-nni30 created once).
 """
 
@@ -138,8 +139,14 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     results: dict[str, list[dict[str, float]]] = {"nni-core": [], "nnictl": []}
     with tempfile.TemporaryDirectory(prefix="launch-latency-") as tmp:
+        for tool, run in (("nni-core", run_nni_core), ("nnictl", run_nnictl)):  # warm-up, untimed
+            folder = Path(tmp, f"{tool}-warmup")
+            folder.mkdir()
+            (folder / "config.yml").write_text(CONFIG)
+            run(folder)
         for i in range(max(args.runs, args.nni_runs)):  # interleaved: both see the same machine load
             for tool, run, count in (("nni-core", run_nni_core, args.runs), ("nnictl", run_nnictl, args.nni_runs)):
                 if i >= count:

@@ -103,6 +103,14 @@ def processes_of(experiment_ids: set[str]) -> list[int]:
     return found
 
 
+@pytest.fixture(autouse=True)
+def _bytecode_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the CLI, manager and trial subprocesses keep their compiled modules: with
+    PYTHONDONTWRITEBYTECODE every one of the many processes these tests start recompiles
+    nni-core from source."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+
+
 @pytest.fixture
 def nni_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """HOME in tmp_path: NNI's manager keeps its own registry under $HOME/nni-experiments."""

@@ -34,8 +34,13 @@ def test_twenty_concurrent_launches_then_stop_all(tmp_path: Path) -> None:
         answer = requests.get(f"{entry['url']}/api/v1/nni/check-status", timeout=10).json()
         assert answer["status"] in ("RUNNING", "NO_MORE_TRIAL")
     # every experiment gets a trial running before we stop them
-    wait_for(lambda: all(any(t["status"] == "RUNNING" for t in cli_json("trials", i)) for i in ids),
-             timeout=120, interval=1, what="a running trial in every experiment")
+    urls = [e["url"] for e in registered]
+
+    def all_have_a_running_trial() -> bool:
+        return all(any(t["status"] == "RUNNING" for t in requests.get(f"{u}/api/v1/nni/trial-jobs", timeout=10).json())
+                   for u in urls)
+
+    wait_for(all_have_a_running_trial, timeout=120, interval=0.5, what="a running trial in every experiment")
     assert processes_of(ids), "the managers and trials are visible to the check below"
 
     stopped = cli_json("stop", "--all", timeout=180)
