@@ -9,7 +9,8 @@ Public API::
     Problems, ConfigError
 
 Platform sections subclass ``TrainingServiceConfig`` in their plugins, declaring fields with
-``field(type, default, path=..., check=...)`` (``nni_core.config.types`` as ``T``). Importing
+``field(type, default, path=..., check=...)`` (``nni_core.config.types`` as ``T``), and check
+their sections with ``validate_config = section_validator(TheirConfig, check)``. Importing
 this package stays cheap: YAML is only imported when a file is read.
 """
 
@@ -19,6 +20,7 @@ from nni_core.config.experiment import (
     ExperimentConfig,
     SharedStorageConfig,
     TrainingServiceConfig,
+    section_validator,
 )
 from nni_core.config.loader import LoadedConfig, canonical_json, config_from_json, load_config
 from nni_core.config.model import MISSING, Bound, Context, Section, field, join
@@ -27,6 +29,7 @@ from nni_core.config.problems import ConfigError, Problem, Problems
 __all__ = [
     "T", "field", "join", "Section", "Bound", "Context", "MISSING",
     "ExperimentConfig", "TrainingServiceConfig", "AlgorithmConfig", "SharedStorageConfig",
+    "section_validator",
     "Problems", "Problem", "ConfigError",
     "LoadedConfig", "load_config", "canonical_json", "config_from_json",
 ]

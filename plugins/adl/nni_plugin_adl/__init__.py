@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from nni_core import hookimpl
 from nni_core.components import Platform, V1Legacy
+from nni_core.config import section_validator
 
-from nni_plugin_adl.config import AdlConfig, keeps_v1, v1_schema
+from nni_plugin_adl.config import AdlConfig, check, keeps_v1, v1_schema
 
 
 @hookimpl
@@ -19,9 +20,4 @@ def register_platforms(register):
     ))
 
 
-@hookimpl
-def validate_config(config, problems):
-    for path, ts in config.training_services():
-        if isinstance(ts, AdlConfig):
-            problems.add(f"{path}.platform", "adl has no v2 config form (as in NNI 3.0)", got="adl",
-                         expected="a v1 config with trainingServicePlatform: adl")
+validate_config = section_validator(AdlConfig, check)

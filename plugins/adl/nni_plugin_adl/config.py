@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import attrs
 
-from nni_core.config import T, TrainingServiceConfig, field
+from nni_core.config import Problems, T, TrainingServiceConfig, field
 from nni_core.config import v1_schema as S
 
 
@@ -19,6 +19,11 @@ class AdlConfig(TrainingServiceConfig):
     nni_name: ClassVar[str] = "AdlConfig"
 
     platform: str = field(T.literal("adl"), "adl")
+
+
+def check(ts: AdlConfig, problems: Problems, path: str) -> None:
+    problems.add(f"{path}.platform", "adl has no v2 config form (as in NNI 3.0)", got="adl",
+                 expected="a v1 config with trainingServicePlatform: adl")
 
 
 def keeps_v1(v1: dict) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from nni_core import hookimpl
 from nni_core.components import Platform
+from nni_core.config import section_validator
 
-from nni_plugin_aml.config import AmlConfig, convert_v1
+from nni_plugin_aml.config import AmlConfig, check, convert_v1
 
 
 @hookimpl
@@ -18,8 +19,4 @@ def register_platforms(register):
     ))
 
 
-@hookimpl
-def validate_config(config, problems):
-    for path, ts in config.training_services():
-        if isinstance(ts, AmlConfig) and ts.max_trial_number_per_gpu < 1:
-            problems.add(f"{path}.maxTrialNumberPerGpu", "must be at least 1", got=ts.max_trial_number_per_gpu)
+validate_config = section_validator(AmlConfig, check)

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from nni_core.config import T, TrainingServiceConfig, field
+from nni_core.config import Problems, T, TrainingServiceConfig, field
 
 
 @attrs.frozen(kw_only=True)
@@ -20,6 +20,11 @@ class AmlConfig(TrainingServiceConfig):
     compute_target: str = field(T.STR)
     docker_image: str = field(T.STR, "msranni/nni:latest")
     max_trial_number_per_gpu: int = field(T.INT, 1)
+
+
+def check(ts: AmlConfig, problems: Problems, path: str) -> None:
+    if ts.max_trial_number_per_gpu < 1:
+        problems.add(f"{path}.maxTrialNumberPerGpu", "must be at least 1", got=ts.max_trial_number_per_gpu)
 
 
 def convert_v1(conv: Any) -> dict:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from nni_core import hookimpl
 from nni_core.components import Platform
+from nni_core.config import section_validator
 
-from nni_plugin_dlc.config import DlcConfig
+from nni_plugin_dlc.config import DlcConfig, check
 
 
 @hookimpl
@@ -17,8 +18,4 @@ def register_platforms(register):
     ))
 
 
-@hookimpl
-def validate_config(config, problems):
-    for path, ts in config.training_services():
-        if isinstance(ts, DlcConfig) and ts.pod_count < 1:
-            problems.add(f"{path}.podCount", "must be at least 1", got=ts.pod_count)
+validate_config = section_validator(DlcConfig, check)

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import attrs
 
-from nni_core.config import T, TrainingServiceConfig, field
+from nni_core.config import Problems, T, TrainingServiceConfig, field
 
 
 @attrs.frozen(kw_only=True)
@@ -27,3 +27,8 @@ class DlcConfig(TrainingServiceConfig):
     access_key_secret: str = field(T.STR)
     local_storage_mount_point: str = field(T.STR)
     container_storage_mount_point: str = field(T.STR)
+
+
+def check(ts: DlcConfig, problems: Problems, path: str) -> None:
+    if ts.pod_count < 1:
+        problems.add(f"{path}.podCount", "must be at least 1", got=ts.pod_count)

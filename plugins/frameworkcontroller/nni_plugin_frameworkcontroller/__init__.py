@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nni_core import hookimpl
 from nni_core.components import Platform, V1Legacy
+from nni_core.config import section_validator
 
 from nni_plugin_frameworkcontroller import config as _config
 from nni_plugin_frameworkcontroller.config import FrameworkControllerConfig
@@ -22,13 +23,4 @@ def register_platforms(register):
     ))
 
 
-@hookimpl
-def validate_config(config, problems):
-    for path, ts in config.training_services():
-        if not isinstance(ts, FrameworkControllerConfig):
-            continue
-        if not ts.task_roles:
-            problems.add(f"{path}.taskRoles", "is empty", expected="at least one task role")
-        names = [role.name for role in ts.task_roles]
-        if len(names) != len(set(names)):
-            problems.add(f"{path}.taskRoles", "task role names repeat", got=names)
+validate_config = section_validator(FrameworkControllerConfig, _config.check)

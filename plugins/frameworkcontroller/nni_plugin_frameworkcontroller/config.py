@@ -54,6 +54,14 @@ class FrameworkControllerConfig(TrainingServiceConfig):
             bound.values["trial_command"] = ""
 
 
+def check(ts: FrameworkControllerConfig, problems: Problems, path: str) -> None:
+    if not ts.task_roles:
+        problems.add(f"{path}.taskRoles", "is empty", expected="at least one task role")
+    names = [role.name for role in ts.task_roles]
+    if len(names) != len(set(names)):
+        problems.add(f"{path}.taskRoles", "task role names repeat", got=names)
+
+
 def keeps_v1(v1: dict) -> bool:
     """``frameworkcontrollerConfig.reuse: false`` keeps a v1 config v1 (NNI's legacy launcher)."""
     section = v1.get("frameworkcontrollerConfig")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from nni_core import hookimpl
 from nni_core.components import Platform
+from nni_core.config import section_validator
 
-from nni_plugin_hybrid.config import HybridConfig, convert_v1
+from nni_plugin_hybrid.config import HybridConfig, check, convert_v1
 
 
 @hookimpl
@@ -18,9 +19,4 @@ def register_platforms(register):
     ))
 
 
-@hookimpl
-def validate_config(config, problems):
-    for path, ts in config.training_services():
-        if isinstance(ts, HybridConfig):
-            problems.add(f"{path}.platform", "a hybrid experiment is written as a trainingService list",
-                         got="hybrid", expected="trainingService: [{platform: local}, {platform: remote, ...}]")
+validate_config = section_validator(HybridConfig, check)

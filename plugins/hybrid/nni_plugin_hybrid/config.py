@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from nni_core.config import T, TrainingServiceConfig, field
+from nni_core.config import Problems, T, TrainingServiceConfig, field
 
 
 @attrs.frozen(kw_only=True)
@@ -21,6 +21,11 @@ class HybridConfig(TrainingServiceConfig):
     nni_name: ClassVar[str] = "HybridConfig"
 
     platform: str = field(T.literal("hybrid"), "hybrid")
+
+
+def check(ts: HybridConfig, problems: Problems, path: str) -> None:
+    problems.add(f"{path}.platform", "a hybrid experiment is written as a trainingService list",
+                 got="hybrid", expected="trainingService: [{platform: local}, {platform: remote, ...}]")
 
 
 def convert_v1(conv: Any) -> list:

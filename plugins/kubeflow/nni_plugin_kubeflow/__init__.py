@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nni_core import hookimpl
 from nni_core.components import Platform, V1Legacy
+from nni_core.config import section_validator
 
 from nni_plugin_kubeflow import config as _config
 from nni_plugin_kubeflow.config import KubeflowConfig
@@ -22,8 +23,4 @@ def register_platforms(register):
     ))
 
 
-@hookimpl
-def validate_config(config, problems):
-    for path, ts in config.training_services():
-        if isinstance(ts, KubeflowConfig):
-            _config.check(ts, problems, path)
+validate_config = section_validator(KubeflowConfig, _config.check)

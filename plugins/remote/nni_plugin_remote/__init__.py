@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nni_core import hookimpl
 from nni_core.components import Platform
+from nni_core.config import section_validator
 
 from nni_plugin_remote.config import RemoteConfig, check, convert_v1
 
@@ -19,8 +20,4 @@ def register_platforms(register):
     ))
 
 
-@hookimpl
-def validate_config(config, problems):
-    for path, ts in config.training_services():
-        if isinstance(ts, RemoteConfig):
-            check(ts, problems, path)
+validate_config = section_validator(RemoteConfig, check)
