@@ -326,6 +326,8 @@ def reserve(ctx: LaunchContext) -> None:
         "logFiles": [],
         "error": None,
         "token": ctx.token,
+        "launcherPid": os.getpid(),
+        "launcherStartTime": process_start_time(os.getpid()),
     })
 
 

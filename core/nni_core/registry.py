@@ -18,7 +18,8 @@ directory scan, which stays cheap for the few hundred experiments a user keeps.
 An entry (JSON object, camelCase like NNI's registry)::
 
     id, name, status, platform, manager, pid, pidStartTime, host, port, url, urlPrefix,
-    experimentsDirectory, experimentDir, startTime, endTime (ms or null), logFiles, error, token
+    experimentsDirectory, experimentDir, startTime, endTime (ms or null), logFiles, error, token,
+    launcherPid, launcherStartTime (the process running the launch, until the manager started)
 
 Statuses are the manager's (INITIALIZED, RUNNING, NO_MORE_TRIAL, TUNER_NO_MORE_TRIAL, DONE,
 VIEWED, ERROR) plus STOPPED (no manager process) and FAILED (the launch itself failed; the entry
@@ -214,9 +215,12 @@ class Registry:
         manager's ``check-status`` says. Writes back only what changed."""
         if entry.get("status") in ENDED:
             return entry
+        if not entry.get("pid"):  # a launch that has not started its manager (yet)
+            if process_alive(entry.get("launcherPid"), entry.get("launcherStartTime")):
+                return entry
+            return self.update(entry["id"], status="FAILED", endTime=entry.get("endTime") or now_ms(),
+                               error=entry.get("error") or "the launch ended before its manager started")
         if not process_alive(entry.get("pid"), entry.get("pidStartTime")):
-            if entry.get("status") == "INITIALIZED" and not entry.get("pid"):
-                return entry  # a launch in progress that has not started its manager yet
             return self.update(entry["id"], status="STOPPED", endTime=entry.get("endTime") or now_ms())
         if not ask_manager or not entry.get("url"):
             return entry

@@ -95,3 +95,38 @@ def test_resume_runs_the_rest_of_the_budget_and_view_is_read_only(tmp_path: Path
     cli_json("stop", experiment_id)
     assert cli_json("delete", experiment_id) == {"deleted": [experiment_id]}
     assert cli_json("list", "--all") == []
+
+
+def test_foreground_runs_to_the_end_then_stops(tmp_path: Path) -> None:
+    config = write_experiment(tmp_path / "exp", trials=2, concurrency=2, sleep=0.1)
+    result = cli("launch", str(config), "--foreground", timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Experiment ") and "Dashboard: http://127.0.0.1:" in lines[1]
+    assert any(line.startswith("DONE: 2/2 trials done, 0 running, 0 failed, best ") for line in lines), lines
+    assert "ended DONE" in lines[-1]
+    [entry] = cli_json("list", "--all")
+    assert entry["status"] == "STOPPED" and processes_of({entry["id"]}) == []
+
+
+def test_ctrl_c_in_foreground_stops_the_experiment(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    config = write_experiment(tmp_path / "exp", trials=4, concurrency=2, sleep=60)
+    process = subprocess.Popen([sys.executable, "-m", "nni_core", "launch", str(config), "--foreground"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        entry = wait_for(lambda: next(iter(cli_json("list")), None), timeout=60, what="the launch")
+        wait_for(lambda: any(t["status"] == "RUNNING" for t in cli_json("trials", entry["id"])), timeout=60,
+                 what="a running trial")
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert f"Experiment {entry['id']} stopped" in stderr and "Traceback" not in stderr
+    assert [e["status"] for e in cli_json("list", "--all")] == ["STOPPED"]
+    assert processes_of({entry["id"]}) == []

@@ -105,3 +105,14 @@ def test_resolve_by_prefix_and_errors(tmp_path: Path) -> None:
     registry.put(_entry("other003", pid=os.getpid()))
     with pytest.raises(UsageError, match="2 experiments are running"):
         registry.resolve(None)
+
+
+def test_launch_that_ended_before_its_manager_started_is_failed(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    registry = Registry(tmp_path)
+    registry.put(_entry("early001", status="INITIALIZED", launcherPid=process.pid))
+    registry.put(_entry("early002", status="INITIALIZED", launcherPid=os.getpid(),
+                        launcherStartTime=process_start_time(os.getpid())))
+    assert registry.refresh(registry.get("early001"))["status"] == "FAILED"
+    assert registry.refresh(registry.get("early002"))["status"] == "INITIALIZED"  # still launching

@@ -201,7 +201,9 @@ def _launched(experiment: Any, args: argparse.Namespace, verb: str) -> int:
                      "experimentDir": entry.get("experimentDir"), "stop": f"nni-core stop {experiment.id}"})
     else:
         print(f"Experiment {experiment.id} {verb} ({entry.get('status')}, manager {entry.get('manager')}, pid {entry.get('pid')})")
-        print(f"Dashboard: {experiment.url}")
+        # A manager reachable from other machines wants its token; the browser passes it once.
+        token = f"/?token={entry['token']}" if entry.get("token") else ""
+        print(f"Dashboard: {experiment.url}{token}")
         print(f"Stop it with: nni-core stop {experiment.id}")
     sys.stdout.flush()
     if getattr(args, "foreground", False):
