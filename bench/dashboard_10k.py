@@ -171,6 +171,19 @@ def measure_nni30(browser, url: str, runs: int) -> list[float]:
     return times
 
 
+def screenshots(browser, url: str, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{url}/#/trials")
+    page.wait_for_function("document.body.dataset.ready === 'trials'")
+    page.click(".vt-th[data-key='final']")
+    page.screenshot(path=str(folder / "dashboard-trials.png"))
+    page.goto(f"{url}/#/plots")
+    page.wait_for_selector("#importance .bar-row", timeout=120000)
+    page.screenshot(path=str(folder / "dashboard-plots.png"), full_page=True)
+    page.close()
+
+
 def poll_costs(url: str) -> dict:
     import requests
 
@@ -197,6 +210,7 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nni", action="store_true", help="also time NNI 3.0's web UI on the same database")
+    parser.add_argument("--screenshots", type=Path, help="save the trials and plots pages as PNG files here")
     args = parser.parse_args()
     if not os.path.exists(CHROMIUM):
         print(f"{CHROMIUM} is missing: run scripts/system-deps.sh", file=sys.stderr)
@@ -219,6 +233,8 @@ def main() -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 ours = measure_nni_core(browser, url, args.runs, args.trials)
+                if args.screenshots:
+                    screenshots(browser, url, args.screenshots)
                 nni = None
                 if args.nni:
                     started = start_nni30(exps, "bench10k")

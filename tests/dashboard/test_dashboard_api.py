@@ -108,3 +108,11 @@ def test_importance_is_functional_anova(start_manager, tab) -> None:
     assert enc["domain"][0] == pytest.approx([-9.2103404, 0.0])  # ln 1e-4 .. ln 1
     assert [row[1] for row in enc["X"]] == [1, 0]
     assert tab.errors == []
+
+
+def test_nested_choices_flatten_to_named_columns() -> None:
+    from nni_core.dashboard.api import flatten
+
+    params = {"lr": 0.1, "opt": {"_name": "sgd", "momentum": 0.9, "nesterov": {"_name": "yes", "k": 2}}}
+    assert flatten(params) == {"lr": 0.1, "opt": "sgd", "opt/momentum": 0.9, "opt/nesterov": "yes",
+                               "opt/nesterov/k": 2}

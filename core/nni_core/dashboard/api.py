@@ -10,7 +10,7 @@ api/dashboard/v1/poll?since=<cursor>`` answers in one request with what the page
      "paramNames": ["lr", "units", "opt", "opt/momentum", ...],
      "trials": [[...one row per trial, in `columns` order...], ...]}
 
-``params`` is the trial's first parameter record's ``parameters``, flattened (a nested choice
+``params`` is the ``parameters`` of the record the trial received, flattened (a nested choice
 ``{"opt": {"_name": "sgd", "momentum": 0.9}}`` gives ``opt`` = ``"sgd"``, ``opt/momentum`` = 0.9)
 and given as a list in ``paramNames`` order (missing: null; names only ever get appended, so a
 row sent earlier stays valid). ``final`` is the final metric decoded (a number, or the dict the
@@ -56,9 +56,8 @@ def flatten(params: Any, prefix: str = "", out: dict[str, Any] | None = None) ->
 
 
 def _row(trial: Any, names: dict[str, int]) -> bytes:
-    flat: dict[str, Any] = {}
-    if trial.hyper_parameters:
-        flat = flatten(json.loads(trial.hyper_parameters[0]).get("parameters"))
+    # the record the trial received (already parsed; hyperParameters[0] is its JSON text)
+    flat = flatten((trial.parameter or {}).get("parameters"))
     for name in flat:
         names.setdefault(name, len(names))
     params: list[Any] = [None] * len(names)

@@ -127,6 +127,8 @@ export function mount(root) {
   let drawerCurve = null;
   let logName = 'trial.log'; // NNI's SDK sends print() there; stdout/stderr hold the rest
   let drawerKey = '';
+  let lastLog = { key: '', text: '' };
+  let lastDrawer = 0;
   async function renderDrawer(force) {
     const t = openId && state.byId.get(openId);
     if (!openId) { drawer.hidden = true; return; }
@@ -143,8 +145,10 @@ export function mount(root) {
       try { await killTrial(t.id); toast(`Trial ${t.id} cancelled`); pollNow(); }
       catch (e) { toast(`Kill ${t.id}: ${e.message}`, 'error'); killBtn.disabled = false; }
     });
-    const curveBox = h('div.chart#trial-curve');
-    const logBox = h('pre.log#trial-log', null, 'Loading…');
+    const curveBox = h('div.chart#trial-curve', { style: { minHeight: '200px' } });
+    const logKey = `${t.id}/${logName}`;
+    // a live trial's drawer is redrawn every few seconds: show the last text until the new one is in
+    const logBox = h('pre.log#trial-log', null, lastLog.key === logKey ? lastLog.text : 'Loading…');
     const tabs = h('div.tabs-small', { role: 'tablist' }, ['trial.log', 'stdout', 'stderr'].map((n) =>
       h('button', { type: 'button', role: 'tab', 'aria-selected': String(n === logName), dataset: { log: n },
         onclick: () => { logName = n; renderDrawer(true); } }, n)));
@@ -169,10 +173,12 @@ export function mount(root) {
       if (points.length) drawerCurve = curvesChart(curveBox, [{ id: t.id, points }], { height: 200 });
       else curveBox.replaceChildren(h('p.muted', null, 'No intermediate results reported.'));
     } catch (e) { curveBox.replaceChildren(h('p.muted', null, `Intermediate results: ${e.message}`)); }
+    if (t.start == null) { logBox.textContent = '(the trial has not started yet)'; return; }
     try {
       const text = await trialFile(t.id, logName);
       const lines = text.split('\n');
       logBox.textContent = lines.length > TAIL_LINES ? `… (${lines.length - TAIL_LINES} earlier lines)\n${lines.slice(-TAIL_LINES).join('\n')}` : text;
+      lastLog = { key: logKey, text: logBox.textContent };
       logBox.scrollTop = logBox.scrollHeight;
     } catch (e) { logBox.textContent = `(${logName} not available: ${e.message})`; }
   }
@@ -202,7 +208,7 @@ export function mount(root) {
       lastTick = Date.now();
       table.refresh(); // running trials' durations
       const t = openId && state.byId.get(openId);
-      if (t && !isFinished(t.status)) renderDrawer(true);
+      if (t && !isFinished(t.status) && Date.now() - lastDrawer > 3000) { lastDrawer = Date.now(); renderDrawer(true); }
     }
     if (changes.connection || changes.status) renderDrawer(true);
   }
