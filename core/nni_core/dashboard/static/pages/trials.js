@@ -81,7 +81,7 @@ export function mount(root) {
       cols.push({ key: `p:${name}`, label: name, cls: 'num', get: (t) => t.params[name], fmt: (v) => esc(fmtNumber(v)) });
     }
     cols.push(
-      { key: 'final', label: `Metric (${state.optimize === 'minimize' ? 'min' : 'max'})`, width: 130, cls: 'num strong',
+      { key: 'final', label: `Metric (${state.optimize === 'minimize' ? 'min' : 'max'})`, width: 150, cls: 'num strong',
         firstDir: state.optimize === 'minimize' ? 1 : -1, get: (t) => t.final, fmt: (v) => esc(fmtNumber(v)) },
       { key: 'duration', label: 'Duration', width: 100, cls: 'num', get: (t) => duration(t), fmt: (v) => esc(fmtDuration(v)) },
       { key: 'start', label: 'Started', width: 160, cls: 'num', get: (t) => t.start, fmt: (v) => esc(fmtTime(v)) },
