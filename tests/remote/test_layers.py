@@ -224,3 +224,30 @@ def test_gpu_slots_bound_concurrency_and_set_cuda_visible_devices(machines, ssh_
     asyncio.run(scenario())
     devices = sorted(json.loads(m["value"]) for t in recorder.metrics.values() for m in t if m["type"] == "FINAL")
     assert devices == ["0", "1", "3", "3"]
+
+
+def test_a_restarted_manager_reattaches_without_repeating_metrics(machines, ssh_home, tmp_path):
+    code = code_dir(tmp_path / "code")
+    trial = spec(0, code, step=0.5)
+    first, later = Recorder(), Recorder()
+    config = {"platform": "remote", "machineList": [machines.entry(machines.servers[0])]}
+
+    async def scenario():
+        before = RemoteTrainingService(config, context(tmp_path, "reattach"))
+        await before.start(first)
+        info = await before.submit(trial)
+        await first.wait_for(lambda: len(first.metrics["t000"]) >= 1, what="a first metric")
+        await before._close()  # the manager process goes away: connections drop, the trial runs on
+        after = RemoteTrainingService(config, context(tmp_path, "reattach"))
+        await after.start(later)
+        try:
+            assert await after.reattach(trial, info)
+            await later.wait_for(lambda: "t000" in later.ended, what="the end")
+        finally:
+            await after.stop()
+
+    asyncio.run(scenario())
+    seen = [(m["type"], m["sequence"]) for m in first.metrics["t000"] + later.metrics["t000"]]
+    assert seen == [("PERIODICAL", 0), ("PERIODICAL", 1), ("PERIODICAL", 2), ("FINAL", 0)]
+    assert later.metrics["t000"] and later.ended["t000"] == (0, None)
+    assert runs(machines, "reattach") == Counter({"t000": 1})

@@ -16,6 +16,7 @@ stdout.
     {"ev": "started", "id", "pid", "start_ms", "attached"}
     {"ev": "data", "id", "offset", "b64"}   bytes of ``.nni/metrics`` from ``offset``
     {"ev": "ended", "id", "exit", "signal", "end_ms"}   after all its metric bytes
+    {"ev": "log", "id", "name", "offset", "b64"}  then {"ev": "logs", "id"}: its output files
     {"ev": "error", "id", "message"}
 
 Trials survive the agent: each runs under a wrapper in its own session (``setsid``), the wrapper
@@ -26,6 +27,7 @@ Python 3.6+ on the remote side; keep this file free of newer syntax.
 
 import base64
 import errno
+import fcntl
 import json
 import os
 import select
@@ -37,6 +39,8 @@ import time
 STATE = ".nni-core"
 METRICS = os.path.join(".nni", "metrics")
 CHUNK = 512 * 1024
+POLL = 0.05
+LOG_FILES = ("trial.stdout", "trial.stderr", "trial.log")
 
 # The wrapper survives SIGINT/SIGTERM sent to the group (trapped, so the trial still gets the
 # default action) and writes the trial's exit status; the agent writes it when the group is
@@ -200,7 +204,27 @@ class Trial(object):
         except OSError:
             end = now_ms()
         emit({"ev": "ended", "id": self.id, "exit": exit_code, "signal": signum, "end_ms": end})
+        self.send_logs()
         return True
+
+    def send_logs(self):
+        """The trial's output files, so the manager keeps a copy beside its local records."""
+        for name in LOG_FILES:
+            try:
+                with open(os.path.join(self.dir, name), "rb") as file:
+                    offset = 0
+                    while True:
+                        data = file.read(CHUNK)
+                        if not data and offset:
+                            break
+                        emit({"ev": "log", "id": self.id, "name": name, "offset": offset,
+                              "b64": base64.b64encode(data).decode("ascii")})
+                        offset += len(data)
+                        if not data:
+                            break
+            except (IOError, OSError):
+                pass
+        emit({"ev": "logs", "id": self.id})
 
     def send_metrics(self):
         path = os.path.join(self.dir, METRICS)
@@ -223,12 +247,24 @@ def main():
     if not os.path.isdir(root):
         os.makedirs(root)
     emit({"ev": "hello", "root": os.path.abspath(root), "python": sys.executable, "pid": os.getpid()})
+    # A trial's end is the critical path (its slot goes to the next trial): SIGCHLD from our own
+    # trials wakes the loop at once. Metrics and re-attached trials are polled every POLL s.
+    wake_read, wake_write = os.pipe()
+    for fd in (wake_read, wake_write):
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda number, frame: None)
     trials = {}
     stdin = sys.stdin.fileno()
     pending = b""
     while True:
-        ready, _, _ = select.select([stdin], [], [], 0.05 if trials else 1.0)
-        if ready:
+        ready, _, _ = select.select([stdin, wake_read], [], [], POLL if trials else 1.0)
+        if wake_read in ready:
+            try:
+                os.read(wake_read, 4096)
+            except OSError:
+                pass
+        if stdin in ready:
             data = os.read(stdin, 65536)
             if not data:
                 return  # the connection is gone; trials keep running on their own

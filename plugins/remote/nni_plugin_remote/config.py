@@ -87,7 +87,7 @@ _MACHINE_FIELDS = [
 
 def convert_v1(conv: Any) -> dict:
     ts: dict = {"platform": "remote"}
-    remote = conv.v1.pop("remoteConfig", None) or {}
+    remote = conv.section(conv.v1, "remoteConfig")
     conv.move(remote, ts, "reuse", "reuseMode")
     conv.leftovers(remote, "remoteConfig")
     machines = conv.take(conv.v1, "machineList", "", expected="a list of machines {ip: ..., username: ...}")

@@ -94,11 +94,18 @@ class MachineSpec:
     def python_command(self, source: str, *args: str) -> str:
         """Shell command running Python ``source`` with pythonPath first on PATH (NNI's meaning
         of pythonPath). Environment goes in the command: sshd drops what it does not AcceptEnv."""
-        path = f"PATH={shlex.quote(self.python_path)}:\"$PATH\"; export PATH; " if self.python_path else ""
+        path = f"PATH={remote_path(self.python_path)}:\"$PATH\"; export PATH; " if self.python_path else ""
         quoted = " ".join(shlex.quote(a) for a in args)
         return (f'{path}py=$(command -v python3 || command -v python) || '
                 f'{{ echo "no python3 or python on PATH" >&2; exit 127; }}; '
                 f'exec "$py" -u -c {shlex.quote(source)} {quoted}')
+
+
+def remote_path(path: str) -> str:
+    """A path quoted for the remote shell, with a leading ``~/`` still meaning the remote home."""
+    if path == "~" or path.startswith("~/"):
+        return '"$HOME"' + (shlex.quote(path[1:]) if len(path) > 1 else "")
+    return shlex.quote(path)
 
 
 def known_hosts_path() -> str:
@@ -155,7 +162,7 @@ async def check_machine(spec: MachineSpec) -> None:
     """Launch-time check: reachable, authenticated, host key trusted, Python found. RemoteError if not."""
     connection = await open_connection(spec)
     try:
-        probe = (f"test -d {shlex.quote(spec.python_path)} || {{ echo nodir; exit 0; }}; " if spec.python_path else "")
+        probe = (f"test -d {remote_path(spec.python_path)} || {{ echo nodir; exit 0; }}; " if spec.python_path else "")
         probe = f"{probe}{spec.python_command('import sys; print(sys.version_info[0])')}"
         result = await connection.run(probe, check=False)
     finally:
@@ -322,8 +329,8 @@ class Machine:
         self.closed = True
         if self._task is not None:
             self._task.cancel()
-        if self.agent is not None:
-            self.agent.stdin.write_eof() if not self.agent.stdin.is_closing() else None
+        if self.agent is not None and not self.agent.stdin.is_closing():
+            self.agent.stdin.write_eof()  # the agent exits; trials it started keep their own fate
         if self.connection is not None:
             self.connection.close()
             await self.connection.wait_closed()

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import json
 import logging
 import os
 import shlex
-import tarfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +45,7 @@ log = logging.getLogger("nni_core.remote")
 
 KILL_GRACE = 5.0  # SIGINT, then SIGKILL after this many seconds (NNI's timing)
 STOP_WAIT = 20.0
-FETCH_TIMEOUT = 30.0
+LOGS_WAIT = 10.0  # at stop, for the output files of the last trials
 LOG_FILES = ("trial.stdout", "trial.stderr", "trial.log")
 
 
@@ -57,6 +55,11 @@ class MetricsStream(MetricsFileReader):
 
     def __init__(self) -> None:
         super().__init__("")
+
+    @property
+    def consumed(self) -> int:
+        """Bytes of complete records handed on (a partly received record is not counted)."""
+        return self.offset - len(self.buffer)
 
     def feed(self, offset: int, data: bytes) -> list[tuple[str, str]]:
         if offset > self.offset:
@@ -82,6 +85,7 @@ class RemoteTrial:
     ended: bool = False
     cancelled: bool = False
     gpus: list[int] | None = None
+    logs_copied: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Host:
@@ -106,8 +110,10 @@ class Host:
             return False
         return self.gpus.can_allocate() if self.gpus is not None else True
 
-    async def start(self) -> None:
+    async def start(self, code_dir: str | None) -> None:
         await self.machine.start()
+        if code_dir:  # upload now, so the first trials do not wait for it
+            await self.code_dir(code_dir)
         if self.gpu_number > 0:
             gpus = await self._read_gpus()
             self.gpus = GpuScheduler(self.gpu_number, list(self.spec.gpu_indices) if self.spec.gpu_indices else None,
@@ -150,16 +156,27 @@ class Host:
     def _event(self, event: dict[str, Any]) -> None:
         trial = self.trials.get(event.get("id", ""))
         kind = event.get("ev")
-        if trial is None or trial.ended:
+        if trial is None:
+            return
+        if kind == "log":
+            self._write_log(trial, event)
+            return
+        if kind == "logs":
+            trial.logs_copied.set()
+            return
+        if trial.ended:
             return
         if kind == "started":
             if not trial.started:
                 trial.started = True
                 self.service.events.trial_started(trial.spec.trial_id, event.get("start_ms") or _now_ms())
         elif kind == "data":
-            for record_kind, payload in trial.stream.feed(event["offset"], base64.b64decode(event["b64"])):
+            records = trial.stream.feed(event["offset"], base64.b64decode(event["b64"]))
+            for record_kind, payload in records:
                 if record_kind == "ME":
                     self.service.events.trial_metric(trial.spec.trial_id, payload)
+            if records:
+                save_offset(trial.spec.trial_dir, trial.stream.consumed)
         elif kind == "ended":
             self._finish(trial, event.get("end_ms") or _now_ms(), event.get("exit"), event.get("signal"))
         elif kind == "error":
@@ -181,6 +198,20 @@ class Host:
             if not trial.ended:
                 self._finish(trial, _now_ms(), None, None)
 
+    def _write_log(self, trial: RemoteTrial, event: dict[str, Any]) -> None:
+        # The agent sends trial.stdout/stderr/log after the end; the copy in the local trial folder
+        # (logPath) serves `nni-core logs` and the dashboard as for a local trial.
+        name = event.get("name")
+        if name not in LOG_FILES:
+            return
+        try:
+            os.makedirs(trial.spec.trial_dir, exist_ok=True)
+            with open(os.path.join(trial.spec.trial_dir, name), "r+b" if event["offset"] else "wb") as file:
+                file.seek(event["offset"])
+                file.write(base64.b64decode(event["b64"]))
+        except OSError as error:
+            log.warning("cannot copy %s of trial %s: %s", name, trial.spec.trial_id, error)
+
     # --- trials -------------------------------------------------------------------------------
 
     def _send_launch(self, trial: RemoteTrial) -> None:
@@ -192,27 +223,32 @@ class Host:
         if self.gpus is not None:
             self.gpus.release(trial.spec.trial_id)
         self.service.events.trial_ended(trial.spec.trial_id, end_ms, exit_code, signal)
-        if trial.directory and not self.lost:
-            self.service.track(self.fetch_logs(trial))
         self.service.trial_done(trial)
 
-    async def fetch_logs(self, trial: RemoteTrial) -> None:
-        """Copy the trial's output files into its local folder (logPath), so ``nni-core logs``
-        and the dashboard show them as for a local trial."""
-        names = " ".join(LOG_FILES)
-        command = (f"cd {shlex.quote(trial.directory)} && set -- && for f in {names}; do "
-                   '[ -f "$f" ] && set -- "$@" "$f"; done; [ $# -eq 0 ] || tar -cf - "$@"')
-        try:
-            result = await asyncio.wait_for(self.machine.run(command), FETCH_TIMEOUT)
-            if result.exit_status == 0 and result.stdout:
-                os.makedirs(trial.spec.trial_dir, exist_ok=True)
-                with tarfile.open(fileobj=io.BytesIO(result.stdout)) as tar:
-                    for member in tar.getmembers():
-                        if member.isfile() and member.name in LOG_FILES:
-                            tar.extract(member, trial.spec.trial_dir, filter="data")
-        except (asyncio.TimeoutError, OSError, tarfile.TarError, RemoteError) as error:
-            log.warning("remote machine %s: could not copy the logs of trial %s: %s", self.spec.label,
-                        trial.spec.trial_id, error)
+
+OFFSET_FILE = ".remote-metrics-offset"
+
+
+def save_offset(trial_dir: str, offset: int) -> None:
+    """Remember, beside the trial's local logs, how many metric bytes the manager has taken, so a
+    restarted manager re-attaches without receiving them twice. Written after the manager stored
+    them: a crash in between repeats one chunk at most, never loses one."""
+    try:
+        os.makedirs(trial_dir, exist_ok=True)
+        tmp = os.path.join(trial_dir, OFFSET_FILE + ".tmp")
+        with open(tmp, "w") as file:
+            file.write(str(offset))
+        os.replace(tmp, os.path.join(trial_dir, OFFSET_FILE))
+    except OSError as error:
+        log.warning("cannot record the metrics offset in %s: %s", trial_dir, error)
+
+
+def load_offset(trial_dir: str) -> int:
+    try:
+        with open(os.path.join(trial_dir, OFFSET_FILE)) as file:
+            return int(file.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
 
 
 def _now_ms() -> int:
@@ -231,13 +267,6 @@ class RemoteTrainingService(TrainingService):
         self.hosts = [Host(self, MachineSpec.from_config(m), gpu_number) for m in machines]
         self.trials: dict[str, RemoteTrial] = {}
         self._all_ended = asyncio.Event()
-        self._tasks: set[asyncio.Future] = set()
-
-    def track(self, coroutine: Any) -> None:
-        """Run a background job (log copy) that ``stop`` waits for."""
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def remote_experiment_dir(self, host: Host) -> str:
         assert host.machine.info is not None
@@ -245,7 +274,8 @@ class RemoteTrainingService(TrainingService):
 
     async def start(self, events: TrialEvents) -> None:
         await super().start(events)
-        results = await asyncio.gather(*(h.start() for h in self.hosts), return_exceptions=True)
+        code_dir = _get(self.config, "trialCodeDirectory")
+        results = await asyncio.gather(*(h.start(code_dir) for h in self.hosts), return_exceptions=True)
         problems = [str(r) for r in results if isinstance(r, BaseException)]
         if problems:
             await self._close()
@@ -318,6 +348,7 @@ class RemoteTrainingService(TrainingService):
                             launch={"op": "launch", "id": spec.trial_id, "dir": info["dir"], "command": spec.command})
         if host.gpus is not None and trial.gpus:
             host.gpus.hold(spec.trial_id, trial.gpus)
+        trial.stream.offset = load_offset(spec.trial_dir)
         host.trials[spec.trial_id] = trial
         self.trials[spec.trial_id] = trial
         self._all_ended.clear()
@@ -345,8 +376,9 @@ class RemoteTrainingService(TrainingService):
             except asyncio.TimeoutError:
                 log.warning("remote trials still running after %.0f s: %s", STOP_WAIT,
                             ", ".join(t for t, r in self.trials.items() if not r.ended))
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=FETCH_TIMEOUT)
+        copies = [t.logs_copied.wait() for t in self.trials.values() if t.sent and not t.host.lost]
+        if copies:
+            await asyncio.wait([asyncio.ensure_future(c) for c in copies], timeout=LOGS_WAIT)
         await self._close()
 
     async def _close(self) -> None:
