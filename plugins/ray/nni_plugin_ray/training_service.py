@@ -51,7 +51,7 @@ from nni_plugin_ray.job_entry import RELAY_PREFIX
 _logger = logging.getLogger("nni_core.manager.ray")
 
 STATUS_POLL_S = 1.0  # job status while the log stream is open; the stream's end wakes it at once
-WAIT_REPORT_S = 3.0  # a trial pending this long gets its reason logged ...
+WAIT_REPORT_S = 5.0  # a trial pending this long gets its reason logged ...
 WAIT_REPEAT_S = 60.0  # ... and again every this many seconds
 TAIL_GRACE_S = 3.0  # after the job ended, how long the log stream may take to deliver its rest
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -64,6 +64,16 @@ def _now_ms() -> int:
 def _wrapper_source() -> str:
     with open(job_entry.__file__, encoding="utf-8") as file:
         return file.read()
+
+
+def _show(resources: dict[str, float]) -> str:
+    """Ray resources as a user reads them: memory in GiB, no internal node: markers."""
+    parts = []
+    for name, amount in sorted(resources.items()):
+        if name.startswith("node:") or name == "object_store_memory":
+            continue
+        parts.append(f"{name}={amount / 2**30:.1f}GiB" if name == "memory" else f"{name}={amount:g}")
+    return ", ".join(parts)
 
 
 def _one_line(error: BaseException) -> str:
@@ -241,23 +251,24 @@ class RayTrainingService(TrainingService):
             total = node.get("resources_total") or {}
             if all(total.get(name, 0) >= amount for name, amount in self.request.items()):
                 return None
-        offered = "; ".join(
-            f"{node.get('node_ip')}: " + ", ".join(f"{k}={v:g}" for k, v in sorted((node.get("resources_total") or {}).items())
-                                                   if not k.startswith("node:") and k != "object_store_memory")
-            for node in nodes) or "no alive node"
-        wanted = ", ".join(f"{k}={v:g}" for k, v in sorted(self.request.items()))
-        return f"no node of the Ray cluster has the resources a trial asks for ({wanted}); nodes offer: {offered}"
+        offered = "; ".join(f"{node.get('node_ip')}: {_show(node.get('resources_total') or {})}"
+                            for node in nodes) or "no alive node"
+        return f"no node of the Ray cluster has the resources a trial asks for ({_show(self.request)}); nodes offer: {offered}"
 
     async def _explain_wait(self, trial: _Trial, ray_message: str) -> None:
+        """Say in the experiment's log why a trial has not started. A request no alive node can
+        satisfy is a warning (it waits until such a node joins); a busy cluster is not."""
         reason = await self._unsatisfiable()
         if reason is None:
-            wanted = ", ".join(f"{k}={v:g}" for k, v in sorted(self.request.items()))
-            reason = f"waiting for free resources ({wanted}) held by other jobs"
-        text = f"trial {trial.spec.trial_id} is waiting in Ray (job {trial.job_id}): {reason}"
+            text = (f"trial {trial.spec.trial_id} is still pending in Ray (job {trial.job_id}): a node has "
+                    f"the resources ({_show(self.request)}) but they are in use, or the runtime environment is being set up")
+            _logger.info("%s", text)
+        else:
+            text = f"trial {trial.spec.trial_id} is waiting in Ray (job {trial.job_id}): {reason}"
+            _logger.warning("%s", text)
         self.waiting_reasons[trial.spec.trial_id] = text
-        _logger.warning("%s", text)
         if ray_message:
-            _logger.info("Ray says about job %s: %s", trial.job_id, ray_message)
+            _logger.debug("Ray says about job %s: %s", trial.job_id, ray_message)
 
     # --- running trials ---------------------------------------------------------------------------
 
@@ -472,9 +483,19 @@ class RayTrainingService(TrainingService):
             await asyncio.to_thread(self.client.stop_job, trial.job_id)
         except Exception as error:  # noqa: BLE001 - already ended: the monitor reports it
             _logger.debug("stop_job %s: %s", trial.job_id, error)
+        if not trial.started:
+            # A job still pending has no supervisor yet: Ray queues the stop and honours it if
+            # the job is ever placed (it then ends STOPPED at once), but keeps it PENDING until
+            # then, possibly forever. The trial ends now.
+            if trial.monitor is not None:
+                trial.monitor.cancel()
+            self._write_note(trial, f"canceled while waiting; Ray job {trial.job_id} is stopped if it is ever placed")
+            self.events.trial_started(trial_id, _now_ms())
+            self._end(trial, None, signal.SIGTERM)
+            return
         trial.wake.set()
 
-    async def stop(self, timeout_s: float = 30.0) -> None:
+    async def stop(self, timeout_s: float = 10.0) -> None:
         """Stop every trial's job, wait until each is reported ended, then stop rayInit's cluster."""
         monitors = [trial.monitor for trial in self.trials.values() if trial.monitor is not None]
         await asyncio.gather(*(self.cancel(trial_id) for trial_id in list(self.trials)))
