@@ -162,6 +162,9 @@ def section_validator(section_class: type, check: Any) -> Any:
 def bind_training_service(raw: Any, ctx: Context, path: str) -> Any:
     """Pick the section class of a ``trainingService`` mapping by its ``platform``."""
     if not isinstance(raw, dict):
+        if path.endswith("]"):  # a member of a hybrid list
+            ctx.problems.add(path, "must be a mapping", got=raw, expected="{platform: ..., ...}")
+            return REPORTED
         return raw
     name = next((v for k, v in raw.items() if normalize_key(k) == "platform"), MISSING)
     installed = ", ".join(sorted(ctx.platforms)) or "none"
@@ -287,7 +290,7 @@ class ExperimentConfig(Section):
                                  expected="no searchSpace/searchSpaceFile (annotations define it)")
         elif not has_space:
             ctx.problems.add("searchSpace", "is not set", expected="searchSpace or searchSpaceFile")
-        else:
+        elif "searchSpaceFile" not in ctx.failed:
             check_search_space(values["search_space"], ctx.problems,
                                "searchSpaceFile" if values["search_space_file"] else "searchSpace")
         if values["tuner"] is None:
@@ -300,6 +303,7 @@ def load_search_space_file(path: str, ctx: Context) -> Any:
         with open(path, encoding="utf-8") as file:
             content = file.read()
     except OSError as error:
+        ctx.failed.add("searchSpaceFile")
         ctx.problems.add("searchSpaceFile", f"cannot be read: {error.strerror or error}", got=path,
                          expected="an existing JSON or YAML file (relative paths start at the config's folder)")
         return None
@@ -314,6 +318,7 @@ def load_search_space_file(path: str, ctx: Context) -> Any:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        ctx.failed.add("searchSpaceFile")
         ctx.problems.add("searchSpaceFile", f"is neither JSON nor YAML{where}: {getattr(error, 'problem', error)}",
                          got=path)
         return None

@@ -57,14 +57,15 @@ def convert_v1_storage(conv: Any, v1_section: dict, where: str) -> dict | None:
     if storage_name is None:
         storage_name = "nfs" if "nfs" in v1_section else "azureStorage"
     if storage_name == "nfs":
-        nfs = conv.take(v1_section, "nfs", where, expected="{server: ..., path: ...}")
+        nfs = conv.take(v1_section, "nfs", where, expected="{server: ..., path: ...}", mapping=True)
         if not isinstance(nfs, dict):
             return None
         return {"storageType": "nfs", "server": conv.take(nfs, "server", f"{where}.nfs"),
                 "path": conv.take(nfs, "path", f"{where}.nfs")}
     if storage_name == "azureStorage":
-        key_vault = conv.take(v1_section, "keyVault", where, expected="{vaultName: ..., name: ...}")
-        azure = conv.take(v1_section, "azureStorage", where, expected="{accountName: ..., azureShare: ...}")
+        key_vault = conv.take(v1_section, "keyVault", where, expected="{vaultName: ..., name: ...}", mapping=True)
+        azure = conv.take(v1_section, "azureStorage", where,
+                          expected="{accountName: ..., azureShare: ...}", mapping=True)
         conv.drop(v1_section, "uploadRetryCount", where)
         if not isinstance(key_vault, dict) or not isinstance(azure, dict):
             return None

@@ -82,6 +82,9 @@ class Bound:
     values: dict[str, Any]
     base_dir: str
 
+    def __repr__(self) -> str:  # shown in error lines when a list mixes sections and other values
+        return f"<{self.cls.__name__} mapping>"
+
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
 
@@ -97,7 +100,8 @@ class Context:
     base_dir: str
     problems: Problems
     platforms: dict[str, Any] = attrs.Factory(dict)
-    plugin_hook: Any = None
+    # Fields whose loading already failed (reported), so later checks do not pile on.
+    failed: set[str] = attrs.Factory(set)
 
 
 def join(path: str, key: str | int) -> str:

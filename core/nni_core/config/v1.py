@@ -34,7 +34,8 @@ def find_platform(name: Any, platforms: dict[str, Any]) -> Any:
 def unknown_platform(name: Any, platforms: dict[str, Any], problems: Problems, path: str) -> None:
     installed = ", ".join(sorted(platforms)) or "none"
     hint = f"; the package nni-plugin-{name} would provide it" if isinstance(name, str) and name else ""
-    problems.add(path, f"unknown platform{hint}", got=name, expected=f"one of the installed platforms: {installed}")
+    problems.add(path, f"unknown platform{hint}", got=name,
+                 expected=f"one of the installed platforms: {installed}")
 
 
 @attrs.define
@@ -52,17 +53,33 @@ class V1Conversion:
 
     def move(self, src: dict, dst: dict, key: str, new_key: str | None = None) -> None:
         """Move ``src[key]`` to ``dst[new_key or key]`` when present and not null."""
-        if key in src:
+        if isinstance(src, dict) and key in src:
             value = src.pop(key)
             if value is not None:
                 dst[new_key or key] = value
 
-    def take(self, src: dict, key: str, where: str, expected: str | None = None) -> Any:
-        """Pop a field v2 cannot do without; a problem when it is missing."""
-        if not isinstance(src, dict) or key not in src:
-            self.problems.add(_join(where, key), "is not set (needed to convert this v1 config)", expected=expected)
+    def section(self, src: dict, key: str, where: str = "") -> dict:
+        """Pop an optional v1 sub-mapping (``localConfig``, ...); {} when absent or null."""
+        value = src.pop(key, None) if isinstance(src, dict) else None
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(_join(where, key), "must be a mapping", got=value)
+            return {}
+        return value
+
+    def take(self, src: dict, key: str, where: str, expected: str | None = None, mapping: bool = False) -> Any:
+        """Pop a field v2 cannot do without; a problem (and None) when it is missing, null, or not
+        a mapping although ``mapping`` asks for one."""
+        value = src.pop(key, None) if isinstance(src, dict) else None
+        if value is None:
+            self.problems.add(_join(where, key), "is not set (needed to convert this v1 config)",
+                              expected=expected)
             return None
-        return src.pop(key)
+        if mapping and not isinstance(value, dict):
+            self.problems.add(_join(where, key), "must be a mapping", got=value, expected=expected)
+            return None
+        return value
 
     def drop(self, src: dict, key: str, where: str = "", reason: str = "not supported by NNI v2") -> None:
         """Remove a field v2 has no place for, with a warning naming it."""
@@ -172,13 +189,15 @@ def _convert_algorithm(conv: V1Conversion, kind: str, v1_algo: Any) -> dict | No
         algorithm = {"name": v1_algo.pop(builtin_key)}
     else:
         v1_algo.pop(builtin_key, None)
-        code_dir = conv.take(v1_algo, "codeDir", kind, expected=f"{builtin_key}, or codeDir + classFileName + className")
+        code_dir = conv.take(v1_algo, "codeDir", kind,
+                             expected=f"{builtin_key}, or codeDir + classFileName + className")
         file_name = conv.take(v1_algo, "classFileName", kind, expected="the .py file holding the class")
         class_name = conv.take(v1_algo, "className", kind, expected="the class name")
         if code_dir is None or file_name is None or class_name is None:
             return None
         if not (isinstance(file_name, str) and file_name.endswith(".py")):
-            conv.error(f"{kind}.classFileName", "is not a Python file name", got=file_name, expected="a name ending in .py")
+            conv.error(f"{kind}.classFileName", "is not a Python file name", got=file_name,
+                       expected="a name ending in .py")
             return None
         algorithm = {"className": f"{file_name[:-3]}.{class_name}", "codeDirectory": code_dir}
     if "classArgs" in v1_algo:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import attrs
 
-from nni_core.config.problems import Problems, show
+from nni_core.config.problems import Problems
 
 
 # --- the schema language ------------------------------------------------------------------------
@@ -301,4 +301,4 @@ def _check_algorithms(config: dict, problems: Problems) -> None:
 
 
 __all__ = ["Opt", "Check", "AnyOf", "type_", "choice", "number_range", "path_exists", "regex",
-           "gpu_indices", "validate", "resolve", "validate_legacy", "COMMON", "show"]
+           "gpu_indices", "validate", "resolve", "validate_legacy", "COMMON"]

@@ -30,7 +30,7 @@ def check(ts: AmlConfig, problems: Problems, path: str) -> None:
 def convert_v1(conv: Any) -> dict:
     ts: dict = {"platform": "aml"}
     conv.move(conv.trial, ts, "image", "dockerImage")
-    aml = conv.v1.pop("amlConfig", None) or {}
+    aml = conv.section(conv.v1, "amlConfig")
     for key in ("subscriptionId", "resourceGroup", "workspaceName", "computeTarget"):
         conv.move(aml, ts, key)
     conv.move(aml, ts, "maxTrialNumPerGpu", "maxTrialNumberPerGpu")

@@ -74,7 +74,8 @@ _ROLE_FIELDS = [("name", "name"), ("taskNum", "taskNumber"), ("command", "comman
 
 def convert_v1(conv: Any) -> dict:
     ts: dict = {"platform": "frameworkcontroller"}
-    section = conv.take(conv.v1, "frameworkcontrollerConfig", "", expected="{serviceAccountName: ..., storage: ...}")
+    section = conv.take(conv.v1, "frameworkcontrollerConfig", "",
+                        expected="{serviceAccountName: ..., storage: ...}", mapping=True)
     if isinstance(section, dict):
         conv.move(section, ts, "serviceAccountName")
         conv.move(section, ts, "reuse", "reuseMode")
@@ -96,7 +97,8 @@ def convert_v1(conv: Any) -> dict:
             conv.move(v1_role, role, old, new)
         conv.drop(v1_role, "privateRegistryAuthPath", where)
         policy = v1_role.pop("frameworkControllerCompletionPolicy", None) or \
-            conv.take(v1_role, "frameworkAttemptCompletionPolicy", where, expected="{minFailedTaskCount: ..., ...}")
+            conv.take(v1_role, "frameworkAttemptCompletionPolicy", where,
+                      expected="{minFailedTaskCount: ..., ...}", mapping=True)
         if policy:
             role["frameworkAttemptCompletionPolicy"] = {}
             conv.move(policy, role["frameworkAttemptCompletionPolicy"], "minFailedTaskCount")

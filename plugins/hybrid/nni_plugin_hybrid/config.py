@@ -29,7 +29,8 @@ def check(ts: HybridConfig, problems: Problems, path: str) -> None:
 
 
 def convert_v1(conv: Any) -> list:
-    section = conv.take(conv.v1, "hybridConfig", "", expected="{trainingServicePlatforms: [local, remote, ...]}")
+    section = conv.take(conv.v1, "hybridConfig", "",
+                        expected="{trainingServicePlatforms: [local, remote, ...]}", mapping=True)
     names = section.get("trainingServicePlatforms") if isinstance(section, dict) else None
     if not isinstance(names, list) or not names:
         conv.error("hybridConfig.trainingServicePlatforms", "is not a list of platforms", got=names,

@@ -65,7 +65,8 @@ def keeps_v1(v1: dict) -> bool:
 
 def convert_v1(conv: Any) -> dict:
     ts: dict = {"platform": "kubeflow"}
-    section = conv.take(conv.v1, "kubeflowConfig", "", expected="{operator: ..., apiVersion: ..., storage: ...}")
+    section = conv.take(conv.v1, "kubeflowConfig", "",
+                        expected="{operator: ..., apiVersion: ..., storage: ...}", mapping=True)
     if isinstance(section, dict):
         conv.move(section, ts, "operator")
         conv.move(section, ts, "apiVersion")

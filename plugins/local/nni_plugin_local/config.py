@@ -45,7 +45,7 @@ def check(ts: LocalConfig, problems: Problems, path: str) -> None:
 
 def convert_v1(conv: Any) -> dict:
     ts: dict = {"platform": "local"}
-    local = conv.v1.pop("localConfig", None) or {}
+    local = conv.section(conv.v1, "localConfig")
     conv.move(local, ts, "gpuIndices")
     conv.move(local, ts, "maxTrialNumPerGpu", "maxTrialNumberPerGpu")
     conv.move(local, ts, "useActiveGpu")

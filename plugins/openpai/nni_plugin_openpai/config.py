@@ -66,7 +66,7 @@ def convert_v1(conv: Any) -> dict:
     ts: dict = {"platform": "openpai"}
     for old, new in _TRIAL_FIELDS:
         conv.move(conv.trial, ts, old, new)
-    pai = conv.take(conv.v1, "paiConfig", "", expected="{userName: ..., token: ..., host: ...}")
+    pai = conv.take(conv.v1, "paiConfig", "", expected="{userName: ..., token: ..., host: ...}", mapping=True)
     if isinstance(pai, dict):
         conv.drop(pai, "password", "paiConfig", "OpenPAI v2 configs log in with a token")
         for old, new in _PAI_CONFIG_FIELDS:
