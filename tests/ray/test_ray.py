@@ -103,8 +103,10 @@ def test_twenty_trials_at_concurrency_four_use_both_nodes(ray_cluster, tmp_path,
 
 
 def test_custom_resource_places_trials_on_the_node_that_has_it(ray_cluster, tmp_path, code_dir):
+    """Also: a Ray client address (ray://) works; the service finds the Job API through it."""
+
     async def run() -> Harness:
-        harness = await Harness(tmp_path, code_dir, {"address": ray_cluster.dashboard_url,
+        harness = await Harness(tmp_path, code_dir, {"address": ray_cluster.client_address,
                                                      "resources": {WORKER_RESOURCE: 1},
                                                      "envVars": {"NNI_TEST_SDK": "core"}}).start()
         for i in range(3):
@@ -114,6 +116,7 @@ def test_custom_resource_places_trials_on_the_node_that_has_it(ray_cluster, tmp_
         return harness
 
     harness = asyncio.run(run())
+    assert harness.service.api_url == ray_cluster.dashboard_url
     assert harness.events.ended == {f"mark{i}": (0, None) for i in range(3)}
     assert [harness.events.final(f"mark{i}")["default"] for i in range(3)] == [0, 2, 4]
     assert set(harness.service.placements.values()) == {WORKER}
