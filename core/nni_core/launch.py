@@ -109,6 +109,10 @@ class ManagerProcess:
     port: known up front when the launcher chose it; otherwise the manager writes it to
         ``address_file`` (``manager.json``, written atomically once it listens).
     log_files: the manager's output files, most useful first: shown on failure and by ``logs``.
+    ready: an extra condition the launch waits for once the manager answers, before submitting
+        (e.g. a helper process has connected); may raise LaunchError when it can no longer hold.
+    companions: pids of helper processes the launcher started beside the manager, each in its own
+        session; ``stop`` ends them after the manager.
     """
 
     pid: int
@@ -116,6 +120,8 @@ class ManagerProcess:
     port: int | None = None
     address_file: Path | None = None
     log_files: list[str] = attrs.Factory(list)
+    ready: Callable[[], bool] | None = None
+    companions: list[int] = attrs.Factory(list)
 
     def exit_code(self) -> int | None:
         if self.popen is not None:
@@ -138,12 +144,12 @@ class ManagerProcess:
 
 
 def spawn_manager(command: list[str], log_dir: Path, *, cwd: str | None = None,
-                  env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start a manager detached from the terminal (own session, so Ctrl-C in the shell that
-    launched it does not reach it), output appended to ``log_dir/manager.stdout|stderr``."""
+                  env: dict[str, str] | None = None, name: str = "manager") -> subprocess.Popen:
+    """Start a manager (or a helper of it) detached from the terminal (own session, so Ctrl-C in
+    the shell that launched it does not reach it), output appended to ``log_dir/NAME.stdout|stderr``."""
     log_dir.mkdir(parents=True, exist_ok=True)
     header = f"{'-' * 80}\n{time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n{'-' * 80}\n"
-    with open(log_dir / "manager.stdout", "a") as stdout, open(log_dir / "manager.stderr", "a") as stderr:
+    with open(log_dir / f"{name}.stdout", "a") as stdout, open(log_dir / f"{name}.stderr", "a") as stderr:
         stdout.write(header)
         stderr.write(header)
         stdout.flush()
@@ -153,21 +159,29 @@ def spawn_manager(command: list[str], log_dir: Path, *, cwd: str | None = None,
 
 
 def stop_manager(pid: int | None, start_time: int | None = None, timeout: float = 30.0,
-                 popen: subprocess.Popen | None = None) -> bool:
+                 popen: subprocess.Popen | None = None, companions: Iterable[Iterable[int | None]] = ()) -> bool:
     """Stop a manager: SIGTERM, wait for it to exit (short back-off), SIGKILL after ``timeout``;
-    then kill whatever is left in its process group. Returns True when it was running."""
-    if not process_alive(pid, start_time):
-        _kill_orphans(pid)
-        return False
-    assert pid is not None
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    if not _wait_gone(pid, start_time, timeout, popen):
+    then kill whatever is left in its process group, and its companions (``[pid, start time]``
+    pairs of helpers started beside it). Returns True when it was running."""
+    was_running = process_alive(pid, start_time)
+    if was_running:
+        assert pid is not None
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-        _wait_gone(pid, start_time, 5.0, popen)
+            os.kill(pid, signal.SIGTERM)
+        if not _wait_gone(pid, start_time, timeout, popen):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            _wait_gone(pid, start_time, 5.0, popen)
     _kill_orphans(pid)
-    return True
+    for companion, companion_start in (tuple(c) for c in companions):
+        if process_alive(companion, companion_start):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(companion, signal.SIGTERM)  # a helper normally left with its manager
+            if not _wait_gone(companion, companion_start, 5.0, None):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(companion, signal.SIGKILL)
+        _kill_orphans(companion)
+    return was_running
 
 
 def _wait_gone(pid: int, start_time: int | None, timeout: float, popen: subprocess.Popen | None) -> bool:
@@ -397,6 +411,7 @@ def start_manager(ctx: LaunchContext) -> None:
     ctx.manager = launcher.start(ctx)
     ctx.registry.update(
         ctx.experiment_id, pid=ctx.manager.pid, pidStartTime=process_start_time(ctx.manager.pid),
+        companions=[[c, process_start_time(c)] for c in ctx.manager.companions],
         logFiles=ctx.manager.log_files, manager=ctx.manager_name, status="INITIALIZED",
         startTime=now_ms(), endTime=None, host=ctx.host, urlPrefix=ctx.url_prefix or None,
         token=ctx.token, error=None,
@@ -422,7 +437,7 @@ def wait_healthy(ctx: LaunchContext) -> None:
                 ctx.port = port
                 ctx.client = ManagerClient(base_url(loopback_host(ctx.host), port, ctx.url_prefix), ctx.token)
             with contextlib.suppress(ManagerUnavailable):
-                if ctx.client.check_status(timeout=2).get("ready"):
+                if ctx.client.check_status(timeout=2).get("ready") and (ctx.manager.ready is None or ctx.manager.ready()):
                     break
         if time.monotonic() > deadline:
             raise LaunchError(f"the manager did not answer within {ctx.start_timeout:g} s")
@@ -500,7 +515,8 @@ def _abort(ctx: LaunchContext, error: BaseException) -> None:
 
                 shutil.rmtree(ctx.experiment_dir, ignore_errors=True)
         return
-    stop_manager(ctx.manager.pid, process_start_time(ctx.manager.pid), timeout=10, popen=ctx.manager.popen)
+    stop_manager(ctx.manager.pid, process_start_time(ctx.manager.pid), timeout=10, popen=ctx.manager.popen,
+                 companions=[[c, process_start_time(c)] for c in ctx.manager.companions])
     status = "FAILED" if ctx.action == "create" else "STOPPED"
     ctx.registry.update(ctx.experiment_id, status=status, endTime=now_ms(), error=f"{ctx.stage}: {message}")
     if isinstance(error, (KeyboardInterrupt, SystemExit)):
@@ -840,7 +856,8 @@ class Experiment:
         """Stop the manager (and with it every trial); returns False when it was not running."""
         entry = self.registry.get(self.id) or self.entry
         popen = self.manager.popen if self.manager is not None else None
-        was_running = stop_manager(entry.get("pid"), entry.get("pidStartTime"), timeout=timeout, popen=popen)
+        was_running = stop_manager(entry.get("pid"), entry.get("pidStartTime"), timeout=timeout, popen=popen,
+                                   companions=entry.get("companions") or ())
         changes: dict[str, Any] = {"status": "STOPPED"}
         if entry.get("status") != "STOPPED" or not entry.get("endTime"):
             changes["endTime"] = now_ms()

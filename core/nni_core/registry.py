@@ -19,7 +19,8 @@ An entry (JSON object, camelCase like NNI's registry)::
 
     id, name, status, platform, manager, pid, pidStartTime, host, port, url, urlPrefix,
     experimentsDirectory, experimentDir, startTime, endTime (ms or null), logFiles, error, token,
-    launcherPid, launcherStartTime (the process running the launch, until the manager started)
+    launcherPid, launcherStartTime (the process running the launch, until the manager started),
+    companions ([pid, start time] of helpers started beside the manager, stopped with it)
 
 Statuses are the manager's (INITIALIZED, RUNNING, NO_MORE_TRIAL, TUNER_NO_MORE_TRIAL, DONE,
 VIEWED, ERROR) plus STOPPED (no manager process) and FAILED (the launch itself failed; the entry

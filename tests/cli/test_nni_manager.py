@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.cli.conftest import cli, cli_json, processes_of, status_of, wait_for, write_experiment
+from tests.cli.conftest import cli_json, processes_of, status_of, wait_for, write_experiment
 
 pytest.importorskip("nni_node", reason="needs nni==3.0 (requirements-dev.txt)")
 
@@ -29,7 +29,9 @@ def test_small_experiment_runs_to_done_on_nni(tmp_path: Path, nni_home: Path) ->
     experiment_id, url = launched["id"], launched["url"]
     assert launched["manager"] == "nni" and url.endswith("/nni/x")
     assert requests.get(f"{url}/api/v1/nni/version", timeout=10).text == "3.0.0"  # the real thing
-    wait_for(lambda: status_of(experiment_id) == "DONE", timeout=120, interval=0.5, what="DONE on NNI")
+    final = wait_for(lambda: (s := status_of(experiment_id)) in ("DONE", "ERROR") and s, timeout=120, interval=0.5,
+                     what="DONE on NNI")
+    assert final == "DONE", cli_json("show", experiment_id)["progress"]
     trials = cli_json("trials", experiment_id)
     assert [t["status"] for t in trials] == ["SUCCEEDED", "SUCCEEDED"]
     exported = cli_json("export", experiment_id)

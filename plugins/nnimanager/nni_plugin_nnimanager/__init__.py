@@ -8,8 +8,11 @@ package with the command line NNI 3.0's own launcher uses (see the REST spec, §
         --experiments-directory DIR --log-level L --foreground false
         --python-interpreter <this python> [--url-prefix PFX]
 
-and the rest of the pipeline (health check, submission, registry, every other command) is the
-same as for the embedded manager, because both speak NNI 3.0's REST API.
+plus ``--tuner-command-channel``: the plugin starts NNI's tuner dispatcher itself, at the same
+time as the manager, and submits the experiment once the dispatcher is connected (see
+``dispatcher.py``: NNI's own launcher fails on busy machines where ``import nni`` takes longer
+than the 10 s its manager waits). The rest of the pipeline (health check, submission, registry,
+every other command) is the same as for the embedded manager: both speak NNI 3.0's REST API.
 
 Differences the user sees: NNI's manager needs a port chosen up front (it cannot report one it
 picked itself), listens on every interface whatever ``--host`` says, takes no access token, keeps
@@ -18,6 +21,7 @@ its own registry under ``$HOME/nni-experiments``, and needs ~5 s to stop.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
@@ -58,6 +62,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def tuner_channel(port: int, url_prefix: str) -> str:
+    """The URL NNI's manager expects its dispatcher on (it asserts this exact form)."""
+    return f"ws://localhost:{port}/{url_prefix}/tuner" if url_prefix else f"ws://localhost:{port}/tuner"
+
+
 def manager_command(launch: LaunchContext, node_dir: Path, port: int) -> list[str]:
     node = node_dir / "node"
     command = [
@@ -74,10 +83,41 @@ def manager_command(launch: LaunchContext, node_dir: Path, port: int) -> list[st
     ]
     if launch.url_prefix:
         command += ["--url-prefix", launch.url_prefix]
+    if launch.action != "view":  # view runs no tuner
+        command += ["--tuner-command-channel", tuner_channel(port, launch.url_prefix)]
     return command
 
 
+def start_dispatcher(launch: LaunchContext, port: int) -> tuple[int, Path]:
+    """Start NNI's tuner dispatcher (see ``dispatcher.py``) with the environment NNI's manager
+    would give it; returns its pid and the file it creates once connected."""
+    from nni_core.launch import spawn_manager
+
+    assert launch.experiment_dir is not None
+    log_dir = launch.experiment_dir / "log"
+    checkpoint = launch.experiment_dir / "checkpoint"
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    ready_file = log_dir / "dispatcher.ready"
+    ready_file.unlink(missing_ok=True)
+    params = {k: v for k, v in launch.config_json.items() if k != "searchSpace"}
+    encoded = base64.b64encode(json.dumps(params).encode()).decode()
+    gpus = launch.config_json.get("tunerGpuIndices")
+    env = dict(
+        os.environ, SDK_PROCESS="dispatcher", NNI_MODE="resume" if launch.action == "resume" else "start",
+        NNI_CHECKPOINT_DIRECTORY=str(checkpoint), NNI_LOG_DIRECTORY=str(log_dir), NNI_LOG_LEVEL=launch.log_level,
+        NNI_INCLUDE_INTERMEDIATE_RESULTS=str(bool((launch.config_json.get("deprecated") or {}).get(
+            "includeIntermediateResults"))).lower(),
+        NNI_TUNER_COMMAND_CHANNEL=tuner_channel(port, launch.url_prefix),
+        CUDA_VISIBLE_DEVICES=",".join(str(g) for g in gpus) if isinstance(gpus, list) else str(gpus or ""),
+    )
+    command = [sys.executable, "-m", "nni_plugin_nnimanager.dispatcher", str(launch.experiment_id), str(port),
+               str(ready_file), encoded]
+    popen = spawn_manager(command, log_dir, cwd=str(log_dir), env=env, name="dispatcher")
+    return popen.pid, ready_file
+
+
 def start_nni_manager(launch: LaunchContext) -> ManagerProcess:
+    from nni_core.errors import LaunchError
     from nni_core.launch import ManagerProcess, spawn_manager
 
     node_dir = node_package_dir()
@@ -89,9 +129,23 @@ def start_nni_manager(launch: LaunchContext) -> ManagerProcess:
     # NNI's manager serves its web UI from ./static, relative to its package folder.
     popen = spawn_manager(manager_command(launch, node_dir, port), log_dir, cwd=str(node_dir))
     register_with_nni(launch, popen.pid, port)
+    log_files = [str(log_dir / "nnimanager.log"), str(log_dir / "manager.stderr"), str(log_dir / "manager.stdout")]
+    if launch.action == "view":
+        return ManagerProcess(pid=popen.pid, popen=popen, port=port, log_files=log_files)
+    dispatcher_pid, ready_file = start_dispatcher(launch, port)
+
+    def dispatcher_connected() -> bool:
+        if ready_file.exists():
+            return True
+        from nni_core.registry import process_alive
+
+        if not process_alive(dispatcher_pid):
+            raise LaunchError(f"NNI's tuner dispatcher exited; see {log_dir / 'dispatcher.stderr'}")
+        return False
+
     return ManagerProcess(
-        pid=popen.pid, popen=popen, port=port,
-        log_files=[str(log_dir / "nnimanager.log"), str(log_dir / "manager.stderr"), str(log_dir / "manager.stdout")],
+        pid=popen.pid, popen=popen, port=port, ready=dispatcher_connected, companions=[dispatcher_pid],
+        log_files=log_files + [str(log_dir / "dispatcher.stderr"), str(log_dir / "dispatcher.log")],
     )
 
 
