@@ -187,48 +187,38 @@ def _trial_processes(experiment_id: str) -> list[int]:
     return found
 
 
-def launch_error(config: Path) -> str:
-    """The launch fails with exit status 2 before any trial starts; returns the error line.
-    (The launcher appends the manager's log tail below it, since the check runs once the
-    manager is up, in configure_platform.)"""
-    result = cli("launch", str(config))
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    first = result.stderr.strip().splitlines()[0]
-    assert first.startswith("nni-core: error: create failed at stage configure_platform: remote machine "), first
-    return first
-
-
-def test_unreachable_host(machines, ssh_home, tmp_path):
-    config = write_config(tmp_path / "exp", machine_yaml("127.0.0.1", free_port(), machines.key),
-                          trials=1, concurrency=1, trial="")
-    assert "cannot connect" in launch_error(config)
-
-
-def test_wrong_key(machines, ssh_home, tmp_path):
-    other = keygen(tmp_path / "other_key")
-    server = machines.servers[0]
-    config = write_config(tmp_path / "exp", machine_yaml(server.host, server.port, other), trials=1,
-                          concurrency=1, trial="")
-    line = launch_error(config)
-    assert "authentication failed" in line and str(other) in line
-
-
-def test_unknown_host_key(machines, ssh_home, tmp_path):
+def test_each_unusable_machine_is_one_line_at_launch_exit_2(machines, ssh_home, tmp_path):
+    """Unreachable host, wrong key, unknown host key, missing pythonPath: all reported at once,
+    before any trial starts, one line each (in machineList order), exit status 2."""
+    first, second = machines.servers
+    other_key = keygen(tmp_path / "other_key")
+    closed_port = free_port()
     known_hosts = ssh_home / ".ssh" / "known_hosts"
     saved = known_hosts.read_text()
-    server = machines.servers[1]
-    known_hosts.write_text(machines.servers[0].known_hosts_line())
+    known_hosts.write_text(first.known_hosts_line())  # the second machine's host key is unknown
+    before = [sorted(p.name for p in s.remote_root.iterdir()) for s in machines.servers]
     try:
-        config = write_config(tmp_path / "exp", machine_yaml(server.host, server.port, machines.key), trials=1,
-                              concurrency=1, trial="")
-        assert f"ssh-keyscan -p {server.port} {server.host} >> ~/.ssh/known_hosts" in launch_error(config)
+        config = write_config(tmp_path / "exp", "".join([
+            machine_yaml("127.0.0.1", closed_port, machines.key),
+            machine_yaml(first.host, first.port, other_key),
+            machine_yaml(second.host, second.port, machines.key),
+            machine_yaml(first.host, first.port, machines.key, "/opt/no-such-python/bin"),
+        ]), trials=1, concurrency=1, trial="")
+        result = cli("launch", str(config))
     finally:
         known_hosts.write_text(saved)
-
-
-def test_missing_python_path(machines, ssh_home, tmp_path):
-    server = machines.servers[0]
-    config = write_config(tmp_path / "exp", machine_yaml(server.host, server.port, machines.key, "/opt/no-such-python/bin"),
-                          trials=1, concurrency=1, trial="")
-    assert "pythonPath /opt/no-such-python/bin" in launch_error(config)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("nni-core: error: create failed at stage configure_platform: ")
+    lines[0] = lines[0].split("configure_platform: ", 1)[1]
+    # (the launcher adds the manager's log tail below these lines)
+    assert lines[0].startswith(f"remote machine root@127.0.0.1:{closed_port}: cannot connect (")
+    assert lines[0].endswith("check host and port, and that sshd runs there")
+    assert lines[1] == (f"remote machine root@{first.host}:{first.port}: authentication failed for user root "
+                        f"with sshKeyFile {other_key}; check user, password or sshKeyFile")
+    assert lines[2].startswith(f"remote machine root@{second.host}:{second.port}: host key not trusted")
+    assert lines[2].endswith(f"trust it with: ssh-keyscan -p {second.port} {second.host} >> ~/.ssh/known_hosts")
+    assert lines[3] == (f"remote machine root@{first.host}:{first.port}: pythonPath /opt/no-such-python/bin is not "
+                        "a directory there; set pythonPath to the folder holding python (e.g. /opt/venv/bin)")
+    assert [sorted(p.name for p in s.remote_root.iterdir()) for s in machines.servers] == before  # nothing ran
