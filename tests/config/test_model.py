@@ -199,3 +199,45 @@ def test_importing_the_config_package_stays_light() -> None:
     code = "import sys, nni_core.config; print(sorted(m for m in ('yaml', 'json', 'requests', 'starlette') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "yaml" not in out and "requests" not in out and "starlette" not in out
+
+
+# --- odd input: always one clear line per problem, never another exception -------------------------
+
+_BASE = GOOD
+ODD_INPUTS = {
+    "empty file": "",
+    "top-level list": "- a\n",
+    "trainingService is a number": _BASE.replace("{platform: local}", "5"),
+    "empty trainingService list": _BASE.replace("{platform: local}", "[]"),
+    "hybrid member not a mapping": _BASE.replace("{platform: local}", "[5, {platform: local}]"),
+    "platform is a list": _BASE.replace("{platform: local}", "{platform: [a]}"),
+    "tuner is a string": _BASE.replace("{name: Random}", "TPE"),
+    "searchSpaceFile is a number": _BASE.replace("searchSpace: {x: {_type: choice, _value: [1, 2]}}",
+                                                 "searchSpaceFile: 123"),
+    "searchSpaceFile is a folder": _BASE.replace("searchSpace: {x: {_type: choice, _value: [1, 2]}}",
+                                                 "searchSpaceFile: ."),
+    "bad tunerGpuIndices": _BASE + 'tunerGpuIndices: "a,b"\n',
+    "duration without number": _BASE + "maxExperimentDuration: h\n",
+    "machineList not a list": _BASE.replace("{platform: local}", "{platform: remote, machineList: 5}"),
+    "kubeflow storage not a mapping": _BASE.replace("{platform: local}", "{platform: kubeflow, storage: 5}"),
+    "v1 trial not a mapping": "trainingServicePlatform: local\ntrial: 5\n",
+    "v1 localConfig not a mapping": "trainingServicePlatform: local\nlocalConfig: 5\n",
+    "v1 kubeflowConfig null": "trainingServicePlatform: kubeflow\nkubeflowConfig: null\n",
+    "v1 paiConfig not a mapping": "trainingServicePlatform: pai\npaiConfig: 5\n",
+    "v1 hybridConfig not a mapping": "trainingServicePlatform: hybrid\nhybridConfig: 5\n",
+    "v1 machine not a mapping": "trainingServicePlatform: remote\nmachineList: [5]\n",
+    "v1 task role not a mapping": "trainingServicePlatform: frameworkcontroller\n"
+                                  "frameworkcontrollerConfig: {nfs: {server: a, path: b}}\ntrial: {taskRoles: [5]}\n",
+    "v1 legacy without trial": "trainingServicePlatform: kubeflow\nkubeflowConfig: {reuse: false}\n",
+    "v1 platform is a list": "trainingServicePlatform: [a]\n",
+    "v1 tuner class file not a name": "trainingServicePlatform: local\n"
+                                      "tuner: {codeDir: ., classFileName: 5, className: A}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_INPUTS))
+def test_odd_input_gives_problem_lines(name: str, tmp_path: Path) -> None:
+    config = write(tmp_path, ODD_INPUTS[name])
+    lines = problems_of(config)
+    assert lines and all("\n" not in line and ": " in line for line in lines), lines
+    assert not any("Bound(" in line or "MISSING" in line for line in lines), lines

@@ -87,7 +87,7 @@ def load_config(path: str | os.PathLike, plugins: Any = None) -> LoadedConfig:
     content = read_yaml(path)
     problems = Problems()
     if not isinstance(content, dict):
-        problems.add("", "the top level of a config must be a mapping of fields", got=_kind(content),
+        problems.add("", f"the top level of a config must be a mapping of fields, not {_kind(content)}",
                      expected="trialCommand: ..., trainingService: ..., ...")
         problems.raise_if_any(path)
     base_dir = os.path.dirname(os.path.abspath(path))
@@ -153,4 +153,4 @@ def config_from_json(data: dict, plugins: Any = None, base_dir: str | None = Non
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", str: "a string", type(None): "an empty file"}.get(type(value), type(value).__name__)
+    return {list: "a list", str: "a string", type(None): "an empty file"}.get(type(value), f"a {type(value).__name__}")
