@@ -120,8 +120,23 @@ def test_ctrl_c_in_foreground_stops_the_experiment(tmp_path: Path) -> None:
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
     try:
         entry = wait_for(lambda: next(iter(cli_json("list")), None), timeout=60, what="the launch")
-        wait_for(lambda: any(t["status"] == "RUNNING" for t in cli_json("trials", entry["id"])), timeout=60,
-                 what="a running trial")
+        running = wait_for(lambda: [t for t in cli_json("trials", entry["id"]) if t["status"] == "RUNNING"],
+                           timeout=60, what="a running trial")
+        # the other commands that act on a running experiment
+        space = tmp_path / "space.json"
+        space.write_text(json.dumps({"x": {"_type": "uniform", "_value": [0, 2]}}))
+        cli_json("update", entry["id"], "--concurrency", "1", "--duration", "1h", "--search-space", str(space))
+        params = requests.get(f"{entry['url']}/api/v1/nni/experiment", timeout=10).json()["params"]
+        assert params["trialConcurrency"] == 1 and params["searchSpace"]["x"]["_value"] == [0, 2]
+        assert params["maxExperimentDuration"] in (3600, "3600", "3600s", "1h")
+        killed = running[0]["trialJobId"]
+        assert cli_json("trial", "kill", entry["id"], killed)["killed"]
+        status = {t["trialJobId"]: t["status"] for t in cli_json("trials", entry["id"])}[killed]
+        assert status == "USER_CANCELED"
+        imported = tmp_path / "earlier.json"
+        imported.write_text(json.dumps([{"parameter": {"x": 0.5}, "value": 0.5}]))
+        assert cli_json("import-data", entry["id"], str(imported)) == {"experiment": entry["id"], "imported": 1}
+        assert requests.get(f"{entry['url']}/api/v1/nni/experiment/imported-data", timeout=10).json()
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
