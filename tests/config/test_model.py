@@ -64,7 +64,7 @@ def test_keys_ignore_case_and_underscores_and_duplicates_warn(tmp_path: Path) ->
     assert loaded.config.trial_command == "second"  # NNI keeps the last spelling
     assert loaded.config.tuner.class_args == {"seed": 1}
     assert loaded.config.training_service.use_active_gpu is False
-    assert loaded.warnings == ("trialCommand: also given as 'TRIAL_COMMAND'; the later one, 'trialCommand', is used",)
+    assert loaded.warnings == ["trialCommand: also given as 'TRIAL_COMMAND'; the later one, 'trialCommand', is used"]
 
 
 def test_unknown_keys_at_every_level(tmp_path: Path) -> None:

@@ -174,6 +174,9 @@ def bind_training_service(raw: Any, ctx: Context, path: str) -> Any:
     platform = ctx.platforms.get(name) if isinstance(name, str) else None
     if platform is None:
         hint = f"; the package nni-plugin-{name} would provide it" if isinstance(name, str) and name else ""
+        v1_owner = next((p.name for p in ctx.platforms.values() if name in getattr(p, "v1_names", ())), None)
+        if v1_owner:
+            hint = f"; {name!r} is the v1 name of {v1_owner!r}"
         ctx.problems.add(join(path, "platform"), f"unknown platform{hint}", got=name,
                          expected=f"one of the installed platforms: {installed}")
         return REPORTED

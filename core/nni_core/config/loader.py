@@ -29,7 +29,7 @@ class LoadedConfig:
     route: str  # "v2" | "v1-converted" | "v1-legacy"
     config: ExperimentConfig | None
     v1: dict | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: list[str] = attrs.Factory(list)  # one line each
     converted: dict | None = None  # v1-converted: the v2 mapping as converted, paths as written
 
     @property
@@ -96,7 +96,7 @@ def load_config(path: str | os.PathLike, plugins: Any = None) -> LoadedConfig:
     if not v1_platform:
         config = build_config(content, base_dir, plugins, problems)
         problems.raise_if_any(path)
-        return LoadedConfig(path, 2, "v2", config, warnings=tuple(problems.warnings))
+        return LoadedConfig(path, 2, "v2", config, warnings=list(problems.warnings))
 
     platform = find_platform(v1_platform, plugins.platforms)
     if platform is None:
@@ -111,14 +111,14 @@ def load_config(path: str | os.PathLike, plugins: Any = None) -> LoadedConfig:
 
         v1 = validate_legacy(content, platform.v1_legacy, path, problems)
         problems.raise_if_any(path)
-        return LoadedConfig(path, 1, "v1-legacy", None, v1=v1, warnings=tuple(problems.warnings))
+        return LoadedConfig(path, 1, "v1-legacy", None, v1=v1, warnings=list(problems.warnings))
 
     converted = to_v2(content, plugins.platforms, problems)
     problems.raise_if_any(path)
     problems.warnings.insert(0, "this is a v1 config, converted to v2 (`nni-core convert` prints the v2 form)")
     config = build_config(converted, base_dir, plugins, problems)
     problems.raise_if_any(path)
-    return LoadedConfig(path, 1, "v1-converted", config, warnings=tuple(problems.warnings), converted=converted)
+    return LoadedConfig(path, 1, "v1-converted", config, warnings=list(problems.warnings), converted=converted)
 
 
 def build_config(raw: dict, base_dir: str, plugins: Any, problems: Problems) -> ExperimentConfig | None:
