@@ -159,10 +159,11 @@ def section_validator(section_class: type, check: Any) -> Any:
     return validate_config
 
 
-def bind_training_service(raw: Any, ctx: Context, path: str) -> Any:
-    """Pick the section class of a ``trainingService`` mapping by its ``platform``."""
+def bind_training_service(raw: Any, ctx: Context, path: str, member: bool = False) -> Any:
+    """Pick the section class of a ``trainingService`` mapping by its ``platform``
+    (``member``: one of a list)."""
     if not isinstance(raw, dict):
-        if path.endswith("]"):  # a member of a hybrid list
+        if member:
             ctx.problems.add(path, "must be a mapping", got=raw, expected="{platform: ..., ...}")
             return REPORTED
         return raw
@@ -245,7 +246,7 @@ class ExperimentConfig(Section):
     def bind_field(cls, info: FieldInfo, value: Any, ctx: Context, path: str) -> Any:
         if info.name == "training_service":
             if isinstance(value, list):
-                return [bind_training_service(item, ctx, join(path, i)) for i, item in enumerate(value)]
+                return [bind_training_service(item, ctx, join(path, i), member=True) for i, item in enumerate(value)]
             return bind_training_service(value, ctx, path)
         return super().bind_field(info, value, ctx, path)
 
