@@ -115,6 +115,14 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, sort_keys=True))
 
 
+def _report(args: argparse.Namespace, value: Any, text: str) -> None:
+    """The result of a command: ``value`` as JSON with --json, else the sentence ``text``."""
+    if args.json:
+        _print_json(value)
+    else:
+        print(text)
+
+
 def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
     """A plain text table: header, then one line per row; columns as (key, title)."""
     cells = [[title for _, title in columns]] + [[_cell(row.get(key)) for key, _ in columns] for row in rows]
@@ -376,10 +384,7 @@ def run_delete(args: argparse.Namespace) -> int:
         shutil.rmtree(experiment.experiment_dir, ignore_errors=True)
         experiment.registry.remove(experiment.id)
         deleted.append(experiment.id)
-    if args.json:
-        _print_json({"deleted": deleted})
-    else:
-        print("\n".join(f"Experiment {i} deleted." for i in deleted) or "Nothing to delete.")
+    _report(args, {"deleted": deleted}, "\n".join(f"Experiment {i} deleted." for i in deleted) or "Nothing to delete.")
     return 0
 
 
@@ -435,10 +440,8 @@ def run_trial_kill(args: argparse.Namespace) -> int:
     experiment_id, trial_id = _split_ids(args, "TRIAL_ID")
     experiment = _experiment(experiment_id)
     experiment.kill_trial(trial_id)
-    if args.json:
-        _print_json({"experiment": experiment.id, "trial": trial_id, "killed": True})
-    else:
-        print(f"Trial {trial_id} of experiment {experiment.id} cancelled.")
+    _report(args, {"experiment": experiment.id, "trial": trial_id, "killed": True},
+            f"Trial {trial_id} of experiment {experiment.id} cancelled.")
     return 0
 
 
@@ -482,10 +485,8 @@ def run_update(args: argparse.Namespace) -> int:
         changes["search_space"] = space
     experiment = _experiment(args.id)
     experiment.update(**changes)
-    if args.json:
-        _print_json({"experiment": experiment.id, "updated": sorted(changes)})
-    else:
-        print(f"Experiment {experiment.id} updated: {', '.join(k.replace('_', ' ') for k in sorted(changes))}.")
+    _report(args, {"experiment": experiment.id, "updated": sorted(changes)},
+            f"Experiment {experiment.id} updated: {', '.join(k.replace('_', ' ') for k in sorted(changes))}.")
     return 0
 
 
@@ -518,10 +519,8 @@ def run_import(args: argparse.Namespace) -> int:
         raise UsageError(f'import data file {path} must hold a list of {{"parameter": {{...}}, "value": ...}} records')
     experiment = _experiment(experiment_id)
     experiment.import_data(records)
-    if args.json:
-        _print_json({"experiment": experiment.id, "imported": len(records)})
-    else:
-        print(f"Imported {len(records)} results into experiment {experiment.id}.")
+    _report(args, {"experiment": experiment.id, "imported": len(records)},
+            f"Imported {len(records)} results into experiment {experiment.id}.")
     return 0
 
 
