@@ -251,3 +251,20 @@ def test_a_restarted_manager_reattaches_without_repeating_metrics(machines, ssh_
     assert seen == [("PERIODICAL", 0), ("PERIODICAL", 1), ("PERIODICAL", 2), ("FINAL", 0)]
     assert later.metrics["t000"] and later.ended["t000"] == (0, None)
     assert runs(machines, "reattach") == Counter({"t000": 1})
+
+
+def test_encrypted_key_with_passphrase(machines, ssh_home, tmp_path):
+    from nni_plugin_remote.connection import MachineSpec, check_machines
+
+    from .sshd import keygen
+
+    server = machines.servers[0]
+    key = keygen(tmp_path / "locked_key", passphrase="open sesame")
+    with open(server.folder / "authorized_keys", "a") as file:
+        file.write(Path(f"{key}.pub").read_text())
+    good = MachineSpec.from_config(machines.entry(server, sshKeyFile=str(key), sshPassphrase="open sesame"))
+    wrong = MachineSpec.from_config(machines.entry(server, sshKeyFile=str(key), sshPassphrase="nope"))
+    assert asyncio.run(check_machines([good])) == []
+    [problem] = asyncio.run(check_machines([wrong]))
+    assert problem.startswith(f"remote machine {wrong.label}: cannot read sshKeyFile {key} (")
+    assert problem.endswith("check the file and sshPassphrase")

@@ -41,8 +41,9 @@ class RemoteError(Exception):
     """A machine cannot be used; the message is one line naming the machine and what to do."""
 
 
-def _get(entry: dict[str, Any], *names: str, default: Any = None) -> Any:
-    # NNI matches config keys case-insensitively, ignoring underscores.
+def config_value(entry: dict[str, Any], *names: str, default: Any = None) -> Any:
+    """``entry[name]`` for the first of ``names`` present and not None; keys match as NNI matches
+    them (case-insensitive, underscores ignored), so v1 spellings are accepted too."""
     wanted = {n.lower().replace("_", "") for n in names}
     for key, value in entry.items():
         if key.lower().replace("_", "") in wanted and value is not None:
@@ -67,23 +68,23 @@ class MachineSpec:
 
     @classmethod
     def from_config(cls, entry: dict[str, Any]) -> MachineSpec:
-        gpus = _get(entry, "gpuIndices")
+        gpus = config_value(entry, "gpuIndices")
         if isinstance(gpus, str):
             gpus = [int(part) for part in gpus.split(",") if part.strip()]
         elif isinstance(gpus, int):
             gpus = [gpus]
-        key_file = _get(entry, "sshKeyFile", "sshKeyPath")
+        key_file = config_value(entry, "sshKeyFile", "sshKeyPath")
         return cls(
-            host=str(_get(entry, "host", "ip")),
-            port=int(_get(entry, "port", default=22)),
-            user=_get(entry, "user", "username"),
-            password=_get(entry, "password", "passwd"),
+            host=str(config_value(entry, "host", "ip")),
+            port=int(config_value(entry, "port", default=22)),
+            user=config_value(entry, "user", "username"),
+            password=config_value(entry, "password", "passwd"),
             ssh_key_file=os.path.expanduser(str(key_file)) if key_file else None,
-            passphrase=_get(entry, "sshPassphrase", "passphrase"),
-            python_path=_get(entry, "pythonPath"),
+            passphrase=config_value(entry, "sshPassphrase", "passphrase"),
+            python_path=config_value(entry, "pythonPath"),
             gpu_indices=tuple(int(g) for g in gpus) if gpus is not None else None,
-            max_trial_number_per_gpu=int(_get(entry, "maxTrialNumberPerGpu", default=1)),
-            use_active_gpu=bool(_get(entry, "useActiveGpu", default=False)),
+            max_trial_number_per_gpu=int(config_value(entry, "maxTrialNumberPerGpu", default=1)),
+            use_active_gpu=bool(config_value(entry, "useActiveGpu", default=False)),
         )
 
     @property
@@ -214,6 +215,7 @@ class Machine:
         self.info: AgentInfo | None = None
         self.channels = asyncio.Semaphore(MAX_CHANNELS)
         self.up = asyncio.Event()
+        self.gone = asyncio.Event()  # given up after RECONNECT_TIMEOUT, or closed
         self.closed = False
         self.reconnects = 0
         self._task: asyncio.Task | None = None
@@ -285,6 +287,7 @@ class Machine:
                     break
                 except (RemoteError, asyncssh.Error, OSError, asyncio.TimeoutError) as error:
                     if loop.time() > deadline:
+                        self.gone.set()
                         self.on_lost(f"remote machine {self.spec.label}: unreachable for "
                                      f"{RECONNECT_TIMEOUT:.0f} s ({error})")
                         return
@@ -298,6 +301,16 @@ class Machine:
             return True
         except (asyncssh.Error, OSError, BrokenPipeError):
             return False
+
+    async def wait_up(self) -> None:
+        """Wait until connected; RemoteError once the machine was given up or closed."""
+        if not self.up.is_set():
+            waiters = [asyncio.ensure_future(self.up.wait()), asyncio.ensure_future(self.gone.wait())]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+        if self.gone.is_set() or not self.up.is_set():
+            raise RemoteError(f"remote machine {self.spec.label}: not connected any more")
 
     async def _open_channel(self, opener: Callable[[], Awaitable[Any]]) -> Any:
         # sshd refuses channels beyond MaxSessions ("open failed"); another client of the same
@@ -314,7 +327,7 @@ class Machine:
     async def run(self, command: str, input: bytes | None = None) -> asyncssh.SSHCompletedProcess:
         """Run a short command on its own channel (bounded by MAX_CHANNELS), waiting out drops."""
         while True:
-            await self.up.wait()
+            await self.wait_up()
             connection = self.connection
             async with self.channels:
                 try:
@@ -327,6 +340,7 @@ class Machine:
 
     async def close(self) -> None:
         self.closed = True
+        self.gone.set()
         if self._task is not None:
             self._task.cancel()
         if self.agent is not None and not self.agent.stdin.is_closing():

@@ -38,7 +38,7 @@ from nni_core.training_service import (
 )
 from nni_plugin_local.gpu import Gpu, GpuScheduler
 
-from nni_plugin_remote.connection import Machine, MachineSpec, RemoteError, _get
+from nni_plugin_remote.connection import Machine, MachineSpec, RemoteError, config_value
 from nni_plugin_remote.upload import upload_code
 
 log = logging.getLogger("nni_core.remote")
@@ -142,7 +142,7 @@ class Host:
             raise
 
     async def _upload(self, local_dir: str) -> str:
-        await self.machine.up.wait()
+        await self.machine.wait_up()
         target = f"{self.service.remote_experiment_dir(self)}/code"
         if len(self.code) > 1:
             target += f"-{len(self.code)}"
@@ -260,10 +260,10 @@ class RemoteTrainingService(TrainingService):
 
     def __init__(self, config: dict[str, Any], context: ExperimentContext) -> None:
         super().__init__(config, context)
-        machines = _get(config, "machineList") or []
+        machines = config_value(config, "machineList") or []
         if not machines:
             raise TrainingServiceError("trainingService.machineList is empty; list at least one machine")
-        gpu_number = int(_get(config, "trialGpuNumber", default=0) or 0)
+        gpu_number = int(config_value(config, "trialGpuNumber", default=0) or 0)
         self.hosts = [Host(self, MachineSpec.from_config(m), gpu_number) for m in machines]
         self.trials: dict[str, RemoteTrial] = {}
         self._all_ended = asyncio.Event()
@@ -274,7 +274,7 @@ class RemoteTrainingService(TrainingService):
 
     async def start(self, events: TrialEvents) -> None:
         await super().start(events)
-        code_dir = _get(self.config, "trialCodeDirectory")
+        code_dir = config_value(self.config, "trialCodeDirectory")
         results = await asyncio.gather(*(h.start(code_dir) for h in self.hosts), return_exceptions=True)
         problems = [str(r) for r in results if isinstance(r, BaseException)]
         if problems:
@@ -288,7 +288,8 @@ class RemoteTrainingService(TrainingService):
         candidates = [h for h in self.hosts if h.has_room()]
         if not candidates:
             raise TrainingServiceError("no remote machine has room for another trial")
-        return min(candidates, key=lambda h: (h.load, self.hosts.index(h)))
+        # connected machines first (a trial for a reconnecting one waits), then the least loaded
+        return min(candidates, key=lambda h: (not h.machine.up.is_set(), h.load, self.hosts.index(h)))
 
     async def submit(self, spec: TrialSpec) -> dict[str, Any]:
         host = self._place()
