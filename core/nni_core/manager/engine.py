@@ -194,6 +194,20 @@ class Engine:
         state.exec_base_s = float(profile.get("execDuration") or 0)
         state.replay(self.store.events(), self.store.metrics())
 
+    def prepare(self) -> None:
+        """Load the plugins and the algorithm factory in the tuner thread while the launcher is
+        still talking to us, so that POST /experiment does not wait for those imports."""
+        if self.action == "view":
+            return
+
+        def warm_up() -> None:
+            from nni_core.algorithms import factory  # noqa: F401
+            from nni_core.plugins import get_plugins
+
+            get_plugins()
+
+        self._pool.submit(warm_up)
+
     # --- helpers --------------------------------------------------------------------------------
 
     def kick(self) -> None:
@@ -283,7 +297,7 @@ class Engine:
                                   "nextSequenceId": 0, "revision": 0}
         params = self.state.params
         limits = self._read_limits(params)
-        service = self._build_service(params)
+        service = await self._build_service(params)
         tuner, assessor = await self._build_algorithms(params)
         self.service, self.tuner, self.assessor = service, tuner, assessor
         self.started = True
@@ -320,7 +334,7 @@ class Engine:
             return section[field]
         return params.get(field)
 
-    def _build_service(self, params: dict[str, Any]) -> TrainingService:
+    async def _build_service(self, params: dict[str, Any]) -> TrainingService:
         section = params.get("trainingService")
         if isinstance(section, list):
             if len(section) != 1:
@@ -332,14 +346,15 @@ class Engine:
         from nni_core.plugins import get_plugins
 
         platform_name = section["platform"]
-        plugins = get_plugins()
+        loop = asyncio.get_running_loop()
+        plugins = await loop.run_in_executor(self._pool, get_plugins)  # after prepare()'s warm-up
         platform = plugins.platforms.get(platform_name)
         if platform is None:
             raise ApiError(f"unknown platform {platform_name!r}; installed: {', '.join(sorted(plugins.platforms))}")
         if not platform.training_service:
             raise ApiError(f"platform {platform_name!r} ({platform.distribution}) has no training service "
                            "for the embedded manager yet")
-        cls = load_object(platform.training_service)
+        cls = await loop.run_in_executor(self._pool, load_object, platform.training_service)
         protocol = str(os.environ.get(TRIAL_PROTOCOL_ENV) or "http").lower()
         if protocol not in ("http", "file"):
             raise ApiError(f"{TRIAL_PROTOCOL_ENV} must be 'http' or 'file', got {protocol!r}")

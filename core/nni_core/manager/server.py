@@ -166,6 +166,7 @@ async def _serve(args: argparse.Namespace, engine, sock: socket.socket, experime
         if not stopping:
             stopping.append(loop.create_task(stop()))
 
+    engine.prepare()
     app = build_app(engine, prefix, args.token, request_stop)
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
                             timeout_graceful_shutdown=1, timeout_keep_alive=5, ws="none")

@@ -10,8 +10,10 @@ NNI 3.0's three tables, with the same columns so NNI's own tools can read the fi
 plus ``TrialProcess``: what the training service returned when it started a trial (pid, process
 start time, GPUs), so that ``resume`` can re-attach to trials still running.
 
-Every write is its own transaction in autocommit mode with ``synchronous=FULL``: when a call
-returns, the row is on disk. The manager answers a trial's metric only after ``add_metric``.
+Every write is its own transaction (autocommit). Metrics are committed with ``synchronous=FULL``
+(the WAL is fsynced, so the row and every row before it survive even a power loss): the manager
+answers a trial's metric only after ``add_metric`` returns. Other rows use ``NORMAL``: durable
+when the manager process dies, 30 times cheaper (0.1 ms against 3.4 ms a commit here).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class Store:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.db.execute("pragma journal_mode=WAL")
-            self.db.execute("pragma synchronous=FULL")
+            self.db.execute("pragma synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -74,9 +76,16 @@ class Store:
                         (timestamp, trial_id, event, data, log_path, sequence_id, message, environment_id))
 
     def add_metric(self, record: dict[str, Any]) -> None:
-        self.db.execute("insert into MetricData values (?,?,?,?,?,?)",
-                        (record["timestamp"], record["trialJobId"], record["parameterId"], record["type"],
-                         record["sequence"], record["data"]))
+        row = (record["timestamp"], record["trialJobId"], record["parameterId"], record["type"],
+               record["sequence"], record["data"])
+        if self.db.in_transaction:  # a caller's batch: its commit decides
+            self.db.execute("insert into MetricData values (?,?,?,?,?,?)", row)
+            return
+        self.db.execute("pragma synchronous=FULL")
+        try:
+            self.db.execute("insert into MetricData values (?,?,?,?,?,?)", row)
+        finally:
+            self.db.execute("pragma synchronous=NORMAL")
 
     def add_process(self, trial_id: str, timestamp: int, info: dict[str, Any]) -> None:
         self.db.execute("insert into TrialProcess values (?,?,?)", (trial_id, timestamp, json.dumps(info)))
