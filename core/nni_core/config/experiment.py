@@ -56,7 +56,6 @@ def is_dir(path: str) -> bool:
 class AlgorithmConfig(Section):
     """A tuner, assessor or advisor: a builtin ``name``, or ``className`` + ``codeDirectory``."""
 
-    nni_name: ClassVar[str] = "_AlgorithmConfig"
 
     name: str | None = field(T.optional(T.STR), None)
     class_name: str | None = field(T.optional(T.STR), None)
@@ -92,7 +91,6 @@ class AlgorithmConfig(Section):
 
 @attrs.frozen(kw_only=True)
 class SharedStorageConfig(Section):
-    nni_name: ClassVar[str] = "SharedStorageConfig"
 
     storage_type: str = field(T.STR)
     local_mount_point: str = field(T.PATH, path=True)
@@ -117,7 +115,6 @@ class TrainingServiceConfig(Section):
     """Base of every platform's ``trainingService`` section. Platforms subclass it in their plugin,
     redefining ``platform`` with their name as default and adding their own fields."""
 
-    nni_name: ClassVar[str] = "TrainingServiceConfig"
     # Whether trials on this platform reach the manager over the network (then an unset
     # nniManagerIp earns a warning, as in NNI).
     needs_manager_ip: ClassVar[bool] = True
@@ -200,7 +197,6 @@ def _training_service_type() -> T.Type:
 class ExperimentConfig(Section):
     """The whole v2 experiment config (NNI 3.0 ``ExperimentConfig``), canonical once built."""
 
-    nni_name: ClassVar[str] = "ExperimentConfig"
 
     experiment_name: str | None = field(T.optional(T.STR), None)
     experiment_type: str = field(T.literal("hpo"), "hpo")

@@ -6,7 +6,7 @@ Generic (any platform running trials as Kubernetes pods may use them); the platf
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -20,7 +20,6 @@ STORAGE_TYPES = ("azureStorage", "nfs")
 class K8sStorageConfig(Section):
     """Where trial code and outputs live: an NFS export or an Azure file share."""
 
-    nni_name: ClassVar[str] = "K8sStorageConfig"
 
     storage_type: str = field(T.STR)
     azure_account: str | None = field(T.optional(T.STR), None)

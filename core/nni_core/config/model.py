@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable
 
 import attrs
 
@@ -115,7 +115,6 @@ class Section:
     """Base of every config section (experiment, algorithm, training service, storage, ...)."""
 
     # The name NNI's messages use for this class, so users can search for the old text too.
-    nni_name: ClassVar[str] = ""
 
     # --- the field table --------------------------------------------------------------------------
 

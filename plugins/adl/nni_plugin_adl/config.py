@@ -6,8 +6,6 @@ schema below. A v2 ``platform: adl`` section is rejected with a pointer to the v
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import attrs
 
 from nni_core.config import Problems, T, TrainingServiceConfig, field
@@ -16,7 +14,6 @@ from nni_core.config import v1_schema as S
 
 @attrs.frozen(kw_only=True)
 class AdlConfig(TrainingServiceConfig):
-    nni_name: ClassVar[str] = "AdlConfig"
 
     platform: str = field(T.literal("adl"), "adl")
 

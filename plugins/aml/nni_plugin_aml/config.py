@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -11,7 +11,6 @@ from nni_core.config import Problems, T, TrainingServiceConfig, field
 
 @attrs.frozen(kw_only=True)
 class AmlConfig(TrainingServiceConfig):
-    nni_name: ClassVar[str] = "AmlConfig"
 
     platform: str = field(T.literal("aml"), "aml")
     subscription_id: str = field(T.STR)

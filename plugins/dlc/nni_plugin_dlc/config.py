@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import attrs
 
 from nni_core.config import Problems, T, TrainingServiceConfig, field
@@ -11,7 +9,6 @@ from nni_core.config import Problems, T, TrainingServiceConfig, field
 
 @attrs.frozen(kw_only=True)
 class DlcConfig(TrainingServiceConfig):
-    nni_name: ClassVar[str] = "DlcConfig"
 
     platform: str = field(T.literal("dlc"), "dlc")
     type: str = field(T.STR, "Worker")

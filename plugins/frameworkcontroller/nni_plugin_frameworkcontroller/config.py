@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -15,7 +15,6 @@ from nni_core.config.problems import Problems
 
 @attrs.frozen(kw_only=True)
 class FrameworkAttemptCompletionPolicy(Section):
-    nni_name: ClassVar[str] = "FrameworkAttemptCompletionPolicy"
 
     min_failed_task_count: int = field(T.INT)
     min_succeed_task_count: int = field(T.INT)
@@ -23,7 +22,6 @@ class FrameworkAttemptCompletionPolicy(Section):
 
 @attrs.frozen(kw_only=True)
 class FrameworkControllerRoleConfig(Section):
-    nni_name: ClassVar[str] = "FrameworkControllerRoleConfig"
 
     name: str = field(T.STR)
     docker_image: str = field(T.STR, "msranni/nni:latest")
@@ -38,7 +36,6 @@ class FrameworkControllerRoleConfig(Section):
 
 @attrs.frozen(kw_only=True)
 class FrameworkControllerConfig(TrainingServiceConfig):
-    nni_name: ClassVar[str] = "FrameworkControllerConfig"
 
     platform: str = field(T.literal("frameworkcontroller"), "frameworkcontroller")
     storage: K8sStorageConfig = field(T.section(K8sStorageConfig))

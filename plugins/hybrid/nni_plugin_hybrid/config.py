@@ -7,7 +7,7 @@ is converted member by member with each platform's own converter.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -18,7 +18,6 @@ from nni_core.config import Problems, T, TrainingServiceConfig, field
 class HybridConfig(TrainingServiceConfig):
     """Only here so ``platform: hybrid`` gets a clear error; v2 writes a list instead."""
 
-    nni_name: ClassVar[str] = "HybridConfig"
 
     platform: str = field(T.literal("hybrid"), "hybrid")
 

@@ -3,7 +3,7 @@ and its part of NNI's v1 schema (v1 configs with ``reuse: false`` stay v1)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -17,7 +17,6 @@ ROLES = ("worker", "ps", "master")
 
 @attrs.frozen(kw_only=True)
 class KubeflowRoleConfig(Section):
-    nni_name: ClassVar[str] = "KubeflowRoleConfig"
 
     replicas: int = field(T.INT)
     command: str = field(T.STR)
@@ -30,7 +29,6 @@ class KubeflowRoleConfig(Section):
 
 @attrs.frozen(kw_only=True)
 class KubeflowConfig(TrainingServiceConfig):
-    nni_name: ClassVar[str] = "KubeflowConfig"
 
     platform: str = field(T.literal("kubeflow"), "kubeflow")
     operator: str = field(T.STR)

@@ -13,7 +13,6 @@ from nni_core.config.utils import canonical_gpu_indices, gpu_indices_problem
 
 @attrs.frozen(kw_only=True)
 class LocalConfig(TrainingServiceConfig):
-    nni_name: ClassVar[str] = "LocalConfig"
     needs_manager_ip: ClassVar[bool] = False  # trials run on this machine
 
     platform: str = field(T.literal("local"), "local")

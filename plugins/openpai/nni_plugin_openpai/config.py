@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -12,7 +12,6 @@ from nni_core.config import Bound, Context, Problems, T, TrainingServiceConfig, 
 
 @attrs.frozen(kw_only=True)
 class OpenpaiConfig(TrainingServiceConfig):
-    nni_name: ClassVar[str] = "OpenpaiConfig"
 
     platform: str = field(T.literal("openpai"), "openpai")
     host: str = field(T.STR)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -22,7 +22,6 @@ def _positive(value: int) -> str | None:
 
 @attrs.frozen(kw_only=True)
 class RemoteMachineConfig(Section):
-    nni_name: ClassVar[str] = "RemoteMachineConfig"
 
     host: str = field(T.STR)
     port: int = field(T.INT, 22, check=_port)
@@ -59,7 +58,6 @@ class RemoteMachineConfig(Section):
 
 @attrs.frozen(kw_only=True)
 class RemoteConfig(TrainingServiceConfig):
-    nni_name: ClassVar[str] = "RemoteConfig"
 
     platform: str = field(T.literal("remote"), "remote")
     machine_list: list = field(T.section_list(RemoteMachineConfig))
