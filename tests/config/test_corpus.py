@@ -17,6 +17,7 @@ import attrs
 import pytest
 
 from nni_core.config import ConfigError, canonical_json, config_from_json, load_config
+from nni_core.plugins import load_plugins
 from tests.config.corpus import (
     CONFIGS,
     documented_deviations,
@@ -61,6 +62,12 @@ class Outcome:
     config: Any = None
 
 
+@pytest.fixture(scope="module")
+def plugins() -> object:
+    """Every installed plugin, loaded once for these tests (not the process-wide set others may swap)."""
+    return load_plugins(environ={})
+
+
 @pytest.fixture()
 def nni_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """The environment the corpus was made in: a HOME holding only an empty .ssh/id_rsa, an empty cwd."""
@@ -74,9 +81,9 @@ def nni_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     return {"${HOME}": home, "${CWD}": cwd, "${CONFIG_ROOT}": CONFIGS}
 
 
-def evaluate(path: Path, folders: dict[str, Any]) -> Outcome:
+def evaluate(path: Path, folders: dict[str, Any], plugins: object) -> Outcome:
     try:
-        loaded = load_config(path)
+        loaded = load_config(path, plugins)
     except ConfigError as error:
         return Outcome(False, lines=tuple(error.lines()), warnings=tuple(error.warnings))
     canonical = substitute(loaded.canonical(), placeholder_pairs(folders))
@@ -93,15 +100,15 @@ def assert_same_as_nni(outcome: Outcome, expected: dict) -> None:
         assert all(LINE.match(line) for line in outcome.lines), outcome.lines
 
 
-def assert_round_trip(outcome: Outcome) -> None:
+def assert_round_trip(outcome: Outcome, plugins: object) -> None:
     """resume/view rebuild the config from its canonical JSON; nothing may change."""
     if outcome.config is None:
         return
     canonical = canonical_json(outcome.config)
-    assert canonical_json(config_from_json(json.loads(json.dumps(canonical)))) == canonical
+    assert canonical_json(config_from_json(json.loads(json.dumps(canonical)), plugins)) == canonical
 
 
-def assert_deviation(kind: str, outcome: Outcome, expected: dict, name: str) -> None:
+def assert_deviation(kind: str, outcome: Outcome, expected: dict, name: str, plugins: object) -> None:
     if kind == ANNOTATION:
         # NNI 3.0 refuses annotations; nni-core supports them (annotation plugin). The canonical
         # JSON is the one NNI computed before refusing.
@@ -121,7 +128,7 @@ def assert_deviation(kind: str, outcome: Outcome, expected: dict, name: str) -> 
         # NNI 3.0's converter asserts (empty message) on v1 hybrid; nni-core converts each member
         # with its platform's converter, giving exactly the v2 file NNI ships beside it.
         assert outcome.valid and outcome.route == "v1-converted", outcome.lines
-        v2_twin = load_config(CONFIGS / "examples/trials/mnist-tfv1/config_hybrid_v2.yml")
+        v2_twin = load_config(CONFIGS / "examples/trials/mnist-tfv1/config_hybrid_v2.yml", plugins)
         assert canonical_json(outcome.config) == v2_twin.canonical()
     elif kind == TEXT_NUMBER:
         # PyYAML reads 1e-7 as a string; NNI accepts it and its tuner fails at run time.
@@ -152,27 +159,27 @@ def test_corpus_counts() -> None:
 
 @needs_corpus
 @pytest.mark.parametrize("rel", [row["file"] for row in summary_rows()])
-def test_corpus_config(rel: str, nni_env: dict[str, Path]) -> None:
+def test_corpus_config(rel: str, nni_env: dict[str, Path], plugins: object) -> None:
     expected = expected_for(rel)
-    outcome = evaluate(CONFIGS / rel, nni_env)
+    outcome = evaluate(CONFIGS / rel, nni_env, plugins)
     kind = CORPUS_DEVIATIONS.get(rel)
     if kind:
-        assert_deviation(kind, outcome, expected, rel)
+        assert_deviation(kind, outcome, expected, rel, plugins)
     else:
         assert_same_as_nni(outcome, expected)
-    assert_round_trip(outcome)
+    assert_round_trip(outcome, plugins)
 
 
 @needs_corpus
 @pytest.mark.parametrize("name", sorted(edge_cases()))
-def test_edge_case(name: str, nni_env: dict[str, Path], tmp_path: Path) -> None:
+def test_edge_case(name: str, nni_env: dict[str, Path], tmp_path: Path, plugins: object) -> None:
     case = edge_cases()[name]
     case_dir = tmp_path / "case"
     config = write_case(case, case_dir)
-    outcome = evaluate(config, {**nni_env, "${CASE_DIR}": case_dir})
+    outcome = evaluate(config, {**nni_env, "${CASE_DIR}": case_dir}, plugins)
     kind = EDGE_DEVIATIONS.get(name)
     if kind:
-        assert_deviation(kind, outcome, case, name)
+        assert_deviation(kind, outcome, case, name, plugins)
     else:
         assert_same_as_nni(outcome, case)
-    assert_round_trip(outcome)
+    assert_round_trip(outcome, plugins)
