@@ -135,8 +135,8 @@ def to_v2(v1_config: dict, platforms: dict[str, Any], problems: Problems) -> dic
         unknown_platform(name, platforms, problems, "trainingServicePlatform")
         return None
     if platform.convert_v1 is None:
-        problems.add("trainingServicePlatform", f"platform {platform.name!r} has no v1 config form", got=name,
-                     expected="a v2 config (trainingService: {platform: ...})")
+        problems.add("trainingServicePlatform", f"platform {platform.name!r} has no v2 form to convert to",
+                     got=name, expected="the v1 config as it is (nni-core validate/launch take it)")
         return None
     before = len(problems)
     v2: dict = {}
