@@ -18,7 +18,7 @@ import numbers
 import os
 import shutil
 import tokenize
-from typing import Any
+from typing import Any, Iterator
 
 import astor
 
@@ -413,6 +413,16 @@ def copy_tree(src_dir: str, dst_dir: str) -> None:
     shutil.copytree(src_dir, dst_dir, ignore=ignore)
 
 
+def python_files(folder: str) -> Iterator[tuple[str, str]]:
+    """(path, path relative to ``folder``) of every .py file below ``folder``, in a stable order."""
+    for subfolder, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(subfolder, name)
+                yield path, os.path.relpath(path, folder)
+
+
 def expand_tree(src_dir: str, dst_dir: str, nas_mode: str | None = None) -> list[str]:
     """Copy ``src_dir`` to ``dst_dir`` and expand every annotated ``.py`` file in the copy.
 
@@ -421,21 +431,15 @@ def expand_tree(src_dir: str, dst_dir: str, nas_mode: str | None = None) -> list
     """
     copy_tree(src_dir, dst_dir)
     expanded = []
-    for folder, dirs, files in os.walk(dst_dir):
-        dirs.sort()
-        for name in sorted(files):
-            if not name.endswith(".py"):
-                continue
-            path = os.path.join(folder, name)
-            relative = os.path.relpath(path, dst_dir)
-            shown = os.path.join(src_dir, relative)
-            code = read_source(path, shown)
-            result = None if code is None else expand_source(code, shown, nas_mode)
-            if result is None:
-                continue
-            with open(path, "w", encoding="utf-8") as file:
-                file.write(result)
-            expanded.append(relative)
+    for path, relative in python_files(dst_dir):
+        shown = os.path.join(src_dir, relative)
+        code = read_source(path, shown)
+        result = None if code is None else expand_source(code, shown, nas_mode)
+        if result is None:
+            continue
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(result)
+        expanded.append(relative)
     if expanded:
         for folder in sorted({os.path.dirname(relative) for relative in expanded} | {""}):
             write_runtime(os.path.join(dst_dir, folder))

@@ -17,7 +17,15 @@ import os
 import re
 from typing import Any
 
-from nni_plugin_annotation.expand import SAMPLING_FUNCTIONS, _nni_call, _Problem, read_source, to_source, visit_file
+from nni_plugin_annotation.expand import (
+    SAMPLING_FUNCTIONS,
+    _nni_call,
+    _Problem,
+    python_files,
+    read_source,
+    to_source,
+    visit_file,
+)
 
 SEARCH_SPACE_FUNCTIONS = (*SAMPLING_FUNCTIONS, "function_choice", "mutable_layer")
 _MAY_HAVE_PARAMETERS = re.compile(r"\bnni\s*\.\s*(%s)\b" % "|".join(SEARCH_SPACE_FUNCTIONS))
@@ -116,8 +124,8 @@ def generate_source(module_name: str, code: str, path: str = "<string>") -> tupl
     return generator.search_space, to_source(tree)
 
 
-def module_name(code_dir: str, path: str) -> str:
-    relative = os.path.relpath(path, code_dir)
+def module_name(relative: str) -> str:
+    """``dir/simple.py`` → ``dir.simple``, as NNI named modules in keys."""
     return relative[: -len(".py")].replace(os.sep, ".")
 
 
@@ -130,20 +138,14 @@ def generate_search_space(code_dir: str, error_dir: str | None = None,
     there (same lines); errors in ``expanded`` files (relative paths) name the expanded file.
     """
     search_space: dict[str, Any] = {}
-    for folder, dirs, files in os.walk(code_dir):
-        dirs.sort()
-        for name in sorted(files):
-            if not name.endswith(".py"):
-                continue
-            path = os.path.join(folder, name)
-            relative = os.path.relpath(path, code_dir)
-            shown = os.path.join(error_dir, relative) if error_dir and relative not in expanded else path
-            code = read_source(path, shown)
-            if code is None:
-                continue
-            space, new_code = generate_source(module_name(code_dir, path), code, shown)
-            if new_code is not None:
-                with open(path, "w", encoding="utf-8") as file:
-                    file.write(new_code)
-            search_space.update(space)
+    for path, relative in python_files(code_dir):
+        shown = os.path.join(error_dir, relative) if error_dir and relative not in expanded else path
+        code = read_source(path, shown)
+        if code is None:
+            continue
+        space, new_code = generate_source(module_name(relative), code, shown)
+        if new_code is not None:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(new_code)
+        search_space.update(space)
     return search_space
