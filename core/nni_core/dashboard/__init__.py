@@ -14,13 +14,14 @@ fallback path alike.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import mimetypes
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
 STATIC_DIR = Path(__file__).with_name("static")
 _BASE_MARK = "<!--BASE-->"
@@ -34,7 +35,7 @@ def routes() -> list[BaseRoute]:
 
     return [
         *api_routes(),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="dashboard-static"),
+        Route("/static/{file:path}", _static, methods=["GET", "HEAD"], name="dashboard-static"),
         Route("/{path:path}", _index, methods=_ALL_METHODS, name="dashboard-index"),
     ]
 
@@ -52,6 +53,36 @@ def base_href(request: Request) -> str:
 
 
 _index_cache: dict[str, str] = {}
+# path -> (body, content type, etag); the files ship with the package and never change while
+# the manager runs, so each is read once and then served from memory (the manager's event loop
+# also schedules trials: no per-request stat, thread hop or file read)
+_static_cache: dict[str, tuple[bytes, str, str]] = {}
+_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+          ".html": "text/html; charset=utf-8", "": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
+
+
+def _static_file(name: str) -> tuple[bytes, str, str] | None:
+    held = _static_cache.get(name)
+    if held is None:
+        path = (STATIC_DIR / name).resolve()
+        if STATIC_DIR.resolve() not in path.parents or not path.is_file():
+            return None
+        body = path.read_bytes()
+        kind = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        held = _static_cache[name] = (body, kind, '"%s"' % hashlib.sha1(body).hexdigest()[:20])
+    return held
+
+
+async def _static(request: Request) -> Response:
+    found = _static_file(request.path_params["file"])
+    if found is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    body, kind, etag = found
+    # no-cache: the browser revalidates (a cheap 304), so an upgraded nni-core is picked up at once
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=kind, headers=headers)
 
 
 async def _index(request: Request) -> Response:

@@ -18,6 +18,28 @@ function autoSize(plot, el, height) {
   return () => ro.disconnect();
 }
 
+// Scatter points as small squares, filled as one path: 10,000 of them draw in a few ms, where
+// uPlot's own round markers (stroked arcs) take far longer on a software-rendered canvas.
+function drawSquares(u, sidx, i0, i1) {
+  const xs = u.data[0], ys = u.data[sidx];
+  const size = Math.max(3, Math.round((ys.length > 2000 ? 3 : 5) * (window.devicePixelRatio || 1)));
+  const path = new Path2D();
+  for (let i = i0; i <= i1; i++) {
+    if (ys[i] == null) continue;
+    const x = Math.round(u.valToPos(xs[i], 'x', true)), y = Math.round(u.valToPos(ys[i], 'y', true));
+    path.rect(x - size / 2, y - size / 2, size, size);
+  }
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+  ctx.clip();
+  ctx.fillStyle = ys.length > 2000 ? '#2563eb99' : '#2563ebcc';
+  ctx.fill(path);
+  ctx.restore();
+  return null;
+}
+
 // Final metric of every trial (points, x = trial sequence) with the best-so-far step line.
 // onPick(trialId) is called when a point is clicked.
 export function metricChart(el, { height = 240, onPick } = {}) {
@@ -30,7 +52,7 @@ export function metricChart(el, { height = 240, onPick } = {}) {
     axes: [{ label: 'trial #', size: 40, incrs: INT_INCRS }, { label: 'metric', size: 60, values: (u, vals) => vals.map((v) => fmtNumber(v, 4)) }],
     series: [
       { label: 'trial #' },
-      { label: 'final metric', stroke: '#2563eb', fill: '#2563eb', paths: () => null, points: { show: true, size: 5, stroke: '#2563eb', fill: '#2563eb88' }, value: (u, v) => fmtNumber(v) },
+      { label: 'final metric', stroke: '#2563eb', fill: '#2563eb', paths: drawSquares, points: { show: false }, value: (u, v) => fmtNumber(v) },
       { label: 'best so far', stroke: '#dc2626', width: 2, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false }, spanGaps: true, value: (u, v) => fmtNumber(v) },
     ],
   };

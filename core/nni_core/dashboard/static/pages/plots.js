@@ -3,7 +3,6 @@
 import { state, intermediate, better } from '../store.js';
 import { h, fmtNumber } from '../util.js';
 import { metricChart, curvesChart, parallelChart } from '../charts.js';
-import { encode } from '../importance.js';
 
 const MAX_CURVES = 10;
 const N_TREES = 32;
@@ -84,6 +83,7 @@ export function mount(root) {
 
   async function drawImportance() {
     const space = (state.profile && state.profile.params && state.profile.params.searchSpace) || {};
+    const { encode } = await import('../importance.js'); // only this card needs it
     const enc = encode(state.trials, state.paramNames, space);
     const key = `${enc.y.length}:${enc.names.join(',')}`;
     if (key === impKey || impRunning) return;
