@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from nni_core import hookimpl
 from nni_core.components import Platform
+from nni_core.config import section_validator
 
-from nni_plugin_template.config import MAX_NICENESS, TemplateConfig
+from nni_plugin_template.config import TemplateConfig, check
 
 
 @hookimpl
@@ -26,9 +27,5 @@ def register_platforms(register):
     ))
 
 
-@hookimpl
-def validate_config(config, problems):
-    for path, section in config.training_services():
-        if isinstance(section, TemplateConfig) and not 0 <= section.niceness <= MAX_NICENESS:
-            problems.add(f"{path}.niceness", "is out of range", got=section.niceness,
-                         expected=f"an integer from 0 to {MAX_NICENESS}")
+# runs ``check`` on every trainingService section of this platform (hybrid lists included)
+validate_config = section_validator(TemplateConfig, check)
