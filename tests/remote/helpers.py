@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from nni_core.training_service import ExperimentContext, TrialSpec
@@ -42,6 +42,16 @@ for i in range(2):
     nni.report_intermediate_result(p["x"] + i)
 nni.report_final_result(p["x"] * 10)
 '''
+
+
+def runs(machines, experiment_id: str) -> Counter:
+    """How often each trial id ran, from the runs.log the test trials append to on each machine."""
+    counts: Counter = Counter()
+    for server in machines.servers:
+        log = server.remote_root / experiment_id / "runs.log"
+        if log.exists():
+            counts.update(log.read_text().split())
+    return counts
 
 
 def code_dir(folder: Path, source: str = FILE_PROTOCOL_TRIAL) -> Path:

@@ -13,6 +13,7 @@ import requests
 
 from tests.support import run_cli
 
+from .helpers import runs
 from .sshd import free_port, keygen, wait_until
 
 VENV_BIN = os.path.dirname(sys.executable)
@@ -83,15 +84,6 @@ def all_machines(machines) -> str:
     return "".join(machine_yaml(s.host, s.port, machines.key) for s in machines.servers)
 
 
-def remote_runs(machines, experiment_id: str) -> Counter:
-    counts: Counter = Counter()
-    for server in machines.servers:
-        log = server.remote_root / experiment_id / "runs.log"
-        if log.exists():
-            counts.update(log.read_text().split())
-    return counts
-
-
 def metrics_by_trial(url: str) -> dict[str, list[tuple[str, int, float]]]:
     found: dict[str, list] = {}
     for m in requests.get(f"{url}/api/v1/nni/metric-data", timeout=10).json():
@@ -110,7 +102,7 @@ def check_complete(machines, launched: dict, trials: int) -> None:
         expected = sorted([("PERIODICAL", i, x + i) for i in range(3)] + [("FINAL", 0, x)])
         assert [(t, s) for t, s, _ in got] == [(t, s) for t, s, _ in expected]
         assert [v for _, _, v in got] == pytest.approx([v for _, _, v in expected])
-    assert remote_runs(machines, experiment_id) == Counter({j["trialJobId"]: 1 for j in jobs})
+    assert runs(machines, experiment_id) == Counter({j["trialJobId"]: 1 for j in jobs})
     used = [s for s in machines.servers if (s.remote_root / experiment_id / "trials").is_dir()]
     assert len(used) == 2
     for server in used:  # .nniignore kept big.bin home

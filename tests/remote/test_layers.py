@@ -10,21 +10,12 @@ from pathlib import Path
 
 from nni_plugin_remote.training_service import RemoteTrainingService
 
-from .helpers import Recorder, code_dir, context, run_all, spec
+from .helpers import Recorder, code_dir, context, run_all, runs, spec
 
 
 def service_for(machines, tmp_path: Path, experiment_id: str, **extra) -> RemoteTrainingService:
     config = {"platform": "remote", "machineList": [machines.entry(s) for s in machines.servers], **extra}
     return RemoteTrainingService(config, context(tmp_path, experiment_id))
-
-
-def runs(machines, experiment_id: str) -> Counter:
-    counts: Counter = Counter()
-    for server in machines.servers:
-        log = server.remote_root / experiment_id / "runs.log"
-        if log.exists():
-            counts.update(log.read_text().split())
-    return counts
 
 
 def test_24_trials_at_16_across_two_machines(machines, ssh_home, tmp_path):

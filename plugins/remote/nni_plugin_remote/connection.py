@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 import asyncssh

@@ -8,7 +8,6 @@ stops with exit status 2.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from nni_core import hookimpl
@@ -26,6 +25,8 @@ def remote_sections(config_json: dict[str, Any]) -> list[dict[str, Any]]:
 def configure_platform(launch):
     if "remote" not in launch.platforms or launch.readonly:
         return
+    import asyncio  # here, not at the top: every CLI start loads this module
+
     from nni_plugin_remote.connection import MachineSpec, check_machines
 
     specs = [MachineSpec.from_config(m) for s in remote_sections(launch.config_json)
