@@ -23,9 +23,9 @@ from nni_core import hookspecs
 from nni_core.components import Algorithm, ManagerLauncher, Platform
 from nni_core.errors import PluginError
 
-if sys.version_info >= (3, 12):
+if sys.version_info >= (3, 10):
     from importlib import metadata
-else:  # entry_points(group=...) and .dist need the backport before 3.12
+else:  # entry_points(group=...) and EntryPoint.dist arrived in 3.10
     import importlib_metadata as metadata
 
 ENTRY_POINT_GROUP = "nni_core"
