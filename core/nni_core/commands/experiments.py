@@ -236,12 +236,13 @@ def follow(experiment: Any, json_lines: bool = False, interval: float = 0.5) -> 
                 break
             status = progress["status"]
             line = json.dumps(progress, sort_keys=True) if json_lines else _progress_line(progress)
+            change = {k: v for k, v in progress.items() if k != "elapsed"}
             if tty:
                 sys.stdout.write("\r\x1b[2K" + line)
                 sys.stdout.flush()
-            elif line != last:
+            elif change != last:  # into a file or pipe: a line per change, not per tick
                 print(line, flush=True)
-            last = line
+            last = change
             if status in ("DONE", "ERROR", "STOPPED"):
                 for error in progress["errors"]:
                     print(f"\nnni-core: manager error: {error}", file=sys.stderr)
