@@ -26,6 +26,9 @@ class Machines:
         self.key = keygen(self.home / ".ssh" / "id_test")
         self.servers = [SshServer(folder / f"machine{i}", Path(f"{self.key}.pub"), max_sessions=4)
                         for i in range(2)]
+        # A chatty login script on the second machine: the remote side must not mistake its
+        # output for its own (bash reads ~/.bashrc for commands run by sshd).
+        (self.servers[1].folder / ".bashrc").write_text('echo "Welcome to machine1"\n')
         for server in self.servers:
             server.start()
         (self.home / ".ssh" / "known_hosts").write_text("".join(s.known_hosts_line() for s in self.servers))

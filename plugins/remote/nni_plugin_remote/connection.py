@@ -15,6 +15,7 @@ a refused channel is retried after the others close.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -168,7 +169,8 @@ async def check_machine(spec: MachineSpec) -> None:
         result = await connection.run(probe, check=False)
     finally:
         connection.close()
-    out = (result.stdout or "").strip()
+    lines = (result.stdout or "").strip().splitlines()
+    out = lines[-1] if lines else ""  # the last line: login scripts may print before it
     if out == "nodir":
         raise RemoteError(f"remote machine {spec.label}: pythonPath {spec.python_path} is not a directory there; "
                           "set pythonPath to the folder holding python (e.g. /opt/venv/bin)")
@@ -220,6 +222,7 @@ class Machine:
         self.reconnects = 0
         self._task: asyncio.Task | None = None
         self._hello: asyncio.Future | None = None
+        self._agent_stderr = ""
 
     async def start(self) -> None:
         """First connection; raises RemoteError (no retry) so bad settings fail fast."""
@@ -244,12 +247,17 @@ class Machine:
         await self.on_connected()
 
     async def _read(self, agent: asyncssh.SSHClientProcess) -> None:
+        stderr = asyncio.ensure_future(self._read_stderr(agent))
         try:
             while True:
                 line = await agent.stdout.readline()
                 if not line:
                     break
-                event = json.loads(line)
+                try:
+                    event = json.loads(line)
+                except ValueError:  # e.g. a login script that prints; not the agent's
+                    log.warning("remote machine %s: ignored output %r", self.spec.label, line[:200])
+                    continue
                 if event.get("ev") == "hello":
                     if self._hello and not self._hello.done():
                         self._hello.set_result(event)
@@ -258,12 +266,27 @@ class Machine:
                     self.on_event(event)
                 except Exception:  # a bug in one event's handling must not cut the machine off
                     log.exception("remote machine %s: handling %s failed", self.spec.label, event)
-        except (asyncssh.Error, OSError, ValueError) as error:
+        except (asyncssh.Error, OSError) as error:
             log.warning("remote machine %s: agent channel: %s", self.spec.label, error)
         finally:
             if self._hello and not self._hello.done():
-                err = (await _safe_stderr(agent)) or "the agent ended before it was ready"
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(stderr), 2)
+                err = self._agent_stderr or "the agent ended before it was ready"
                 self._hello.set_exception(RemoteError(f"remote machine {self.spec.label}: {err}"))
+            stderr.cancel()
+
+    async def _read_stderr(self, agent: asyncssh.SSHClientProcess) -> None:
+        # Read it all the time: unread output would fill the channel's window and stall the agent.
+        with contextlib.suppress(asyncssh.Error, OSError):
+            while True:
+                line = await agent.stderr.readline()
+                if not line:
+                    return
+                text = line.decode("utf-8", "replace").rstrip()
+                if text:
+                    self._agent_stderr = text
+                    log.warning("remote machine %s: agent: %s", self.spec.label, text)
 
     async def _supervise(self) -> None:
         while not self.closed:
@@ -348,12 +371,3 @@ class Machine:
         if self.connection is not None:
             self.connection.close()
             await self.connection.wait_closed()
-
-
-async def _safe_stderr(agent: asyncssh.SSHClientProcess) -> str:
-    try:
-        data = await asyncio.wait_for(agent.stderr.read(), 2)
-        lines = data.decode("utf-8", "replace").strip().splitlines()
-        return lines[-1] if lines else ""
-    except Exception:
-        return ""

@@ -139,7 +139,7 @@ async def upload_code(machine: Machine, code_dir: str, target: str, files: list[
     if need.exit_status != 0:
         raise RemoteError(f"remote machine {machine.spec.label}: cannot read the code cache {cache}: "
                           f"{_last_line(need.stderr)}")
-    missing = set(json.loads(need.stdout))
+    missing = set(json.loads(need.stdout.splitlines()[-1]))  # last line: login scripts may print
     by_digest = {f.digest: f for f in files}
     sent_bytes = 0
     with tempfile.TemporaryFile() as archive:
