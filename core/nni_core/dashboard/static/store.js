@@ -168,8 +168,7 @@ async function pollDashboardApi(changes) {
   let answer;
   if (window.__firstPoll && !cursor) {
     // index.html started this request before the modules loaded
-    answer = window.__firstPoll.then((r) => (r.ok ? r.text() : Promise.reject(new NotDashboardApi())))
-      .then((text) => ({ body: JSON.parse(text), changed: true }));
+    answer = window.__firstPoll.then((body) => ({ body, changed: true }));
     window.__firstPoll = null;
   } else {
     answer = getJson(`${POLL}?since=${encodeURIComponent(cursor)}`);
