@@ -3,7 +3,8 @@
 Each side feeds its TPE ``--history`` finished trials of the same objective, one at a time
 (generate, then report), and then times ``--measure`` more suggestions: the latency a manager
 waits for each new trial's parameters once an experiment is long. NNI 3.0 runs in its own
-environment (see ``nni_env.py``). Run from the repository root:
+environment (see ``nni_env.py``). A third row drives Optuna's TPE directly with the same space
+and settings, to show what nni-core's search-space mapping adds. Run from the repository root:
 
     .venv/bin/python bench/tuner_speed.py [--history 1000] [--measure 50]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -35,7 +37,41 @@ def objective(p: dict) -> float:
             + abs(p["dropout"] - 0.3) + (0 if p["batch"] == 64 else 0.2) + (0 if p["act"] == "gelu" else 0.1))
 
 
+class BareOptuna:
+    """Optuna's TPE on the same space with nni-core's settings, without nni-core in between."""
+
+    def __init__(self) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=20, n_ei_candidates=24, constant_liar=True)
+        self.study = optuna.create_study(sampler=sampler)
+        self.trials: dict = {}
+
+    def update_search_space(self, space: dict) -> None:
+        pass
+
+    def generate_parameters(self, parameter_id: int) -> dict:
+        trial = self.trials[parameter_id] = self.study.ask()
+        return {
+            "lr": trial.suggest_float("lr", 1e-5, 1e-1, log=True),
+            "momentum": trial.suggest_float("momentum", 0.0, 0.99),
+            "batch": [16, 32, 64, 128, 256][trial.suggest_categorical("batch", [0, 1, 2, 3, 4])],
+            "layers": trial.suggest_int("layers", 1, 7),
+            "dropout": trial.suggest_int("dropout", 0, 8) * 0.1,
+            "act": ["relu", "tanh", "gelu"][trial.suggest_categorical("act", [0, 1, 2])],
+        }
+
+    def receive_trial_result(self, parameter_id: int, parameters: dict, value: float) -> None:
+        self.study.tell(self.trials.pop(parameter_id), value)
+
+    def trial_end(self, parameter_id: int, success: bool) -> None:
+        pass
+
+
 def make_tuner(side: str):
+    if side == "optuna":
+        return BareOptuna()
     if side == "nni":
         from nni.algorithms.hpo.tpe_tuner import TpeTuner
 
@@ -76,7 +112,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--history", type=int, default=1000, help="finished trials before measuring")
     parser.add_argument("--measure", type=int, default=50, help="suggestions timed")
-    parser.add_argument("--worker", choices=["nni", "nni-core"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["nni", "nni-core", "optuna"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.history, args.measure)))
@@ -85,17 +121,26 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from nni_env import nni_python
 
-    rows = []
-    for side, python in (("nni-core", sys.executable), ("nni", str(nni_python()))):
+    # The three run at the same time so that they share whatever else loads the machine; one
+    # thread each (numpy) keeps them from crowding each other.
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    workers = []
+    for side, python in (("nni-core", sys.executable), ("nni", str(nni_python())), ("optuna", sys.executable)):
         command = [python, __file__, "--worker", side, "--history", str(args.history), "--measure", str(args.measure)]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        workers.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env))
+    rows = []
+    for worker_process in workers:
+        output, _ = worker_process.communicate()
+        if worker_process.returncode != 0:
+            raise SystemExit(f"tuner_speed: worker {worker_process.args[3]} failed ({worker_process.returncode})")
         rows.append(json.loads(output.strip().splitlines()[-1]))
     print(f"TPE suggestion latency after {args.history} trials ({args.measure} timed, 6 parameters)")
     print(f"{'':10} {'median ms':>10} {'p90 ms':>8} {'history s':>10} {'best loss':>10}")
     for row in rows:
         print(f"{row['side']:10} {row['median_ms']:>10} {row['p90_ms']:>8} {row['history_s']:>10} {row['best']:>10}")
-    ours, theirs = rows
-    print(f"ratio NNI/nni-core median latency: {theirs['median_ms'] / ours['median_ms']:.1f}x")
+    ours, theirs, bare = rows
+    print(f"ratio NNI/nni-core median latency: {theirs['median_ms'] / ours['median_ms']:.2f}x; "
+          f"nni-core/bare Optuna: {ours['median_ms'] / bare['median_ms']:.2f}x")
     return 0
 
 

@@ -96,11 +96,12 @@ def imported_results(data: list[dict]) -> Iterator[tuple[Any, float]]:
 
 
 def fitting_parameters(parameters: Any, space: FormattedSpace) -> dict | None:
-    """Trial parameters in internal form, or None (logged) when they do not fit the space."""
+    """Trial parameters in internal form, or None (logged) when they do not fit the space
+    (missing or extra nesting, unknown choice, a number outside its range)."""
     if not space:
         return None
     try:
-        return format_parameters(parameters, space)
+        return format_parameters(parameters, space, strict=True)
     except (ValueError, TypeError, KeyError):
         _logger.info("result for parameters outside the current search space skipped: %r", parameters)
         return None

@@ -169,11 +169,12 @@ def deformat_parameters(formatted: dict, space: FormattedSpace) -> dict:
     return params
 
 
-def format_parameters(parameters: dict, space: FormattedSpace) -> dict:
+def format_parameters(parameters: dict, space: FormattedSpace, strict: bool = False) -> dict:
     """Trial parameters → internal values, for ``import_data`` and resuming.
 
     Inexact where NNI's is (``q*`` values are kept as given; a duplicate choice candidate maps to
-    its first index). ValueError when ``parameters`` does not fit the space.
+    its first index). ValueError when ``parameters`` does not fit the space; with ``strict``, also
+    when a bounded numeric value lies outside its range (results from an older, wider space).
     """
     formatted: dict = {}
     for key, spec in space.items():
@@ -201,6 +202,8 @@ def format_parameters(parameters: dict, space: FormattedSpace) -> dict:
                 formatted[key] = _index_of(spec, value)
         else:
             number = float(value)
+            if strict and not spec.normal_distributed and not _in_bounds(number, spec):
+                raise ValueError(f"parameter {_path(key)}={value!r} is outside its range")
             if spec.log_distributed:
                 if number <= 0:
                     raise ValueError(f"parameter {_path(key)}={value!r} must be positive")
@@ -225,25 +228,26 @@ def contains(parameters: Any, search_space: dict) -> bool:
     """Whether ``parameters`` is a value the search space can produce (for tests and checks)."""
     try:
         space = format_search_space(search_space)
-        formatted = format_parameters(parameters, space)
+        formatted = format_parameters(parameters, space, strict=True)
     except (ValueError, TypeError):
         return False
     if canonical(_strip(parameters)) != canonical(_strip(deformat_parameters(formatted, space))):
         return False  # extra or missing keys
-    for key, x in formatted.items():
-        spec = space[key]
-        if spec.categorical or spec.normal_distributed:
-            if spec.normal_distributed and spec.q is not None and not _is_multiple(_value(parameters, key), spec.q):
-                return False
+    for key in formatted:
+        spec, value = space[key], _value(parameters, key)
+        if spec.categorical or spec.q is None:
             continue
-        value = _value(parameters, key)
-        low, high = (spec.clip if spec.clip else
-                     (math.exp(spec.low), math.exp(spec.high)) if spec.log_distributed else (spec.low, spec.high))
-        if not low - 1e-9 * max(1.0, abs(low)) <= value <= high + 1e-9 * max(1.0, abs(high)):
-            return False
-        if spec.q is not None and value not in (spec.clip[0], spec.clip[1]) and not _is_multiple(value, spec.q):
+        if spec.clip and value in spec.clip:
+            continue  # a clipped end need not be a multiple of q
+        if not _is_multiple(value, spec.q):
             return False
     return True
+
+
+def _in_bounds(value: float, spec: ParameterSpec) -> bool:
+    low, high = (spec.clip if spec.clip else
+                 (math.exp(spec.low), math.exp(spec.high)) if spec.log_distributed else (spec.low, spec.high))
+    return low - 1e-9 * max(1.0, abs(low)) <= value <= high + 1e-9 * max(1.0, abs(high))
 
 
 def _strip(parameters: Any) -> Any:
