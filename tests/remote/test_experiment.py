@@ -164,16 +164,44 @@ def test_max_trial_duration_kills_the_remote_process_group(machines, ssh_home, t
         cli("stop", experiment_id)
 
 
-def _trial_processes(experiment_id: str) -> list[int]:
+@pytest.mark.slow
+def test_trial_kill_and_stop_leave_no_remote_process(machines, ssh_home, tmp_path):
+    config = write_config(tmp_path / "exp", all_machines(machines), trials=2, concurrency=2, trial=SLEEPER)
+    launched = cli_json("launch", str(config))
+    experiment_id, url = launched["id"], launched["url"]
+    try:
+        # each trial plus its child "sleep 300", on both machines
+        wait_for(lambda: len(_trial_processes(experiment_id, "sleep")) == 2, timeout=60, what="two running trials")
+        jobs = requests.get(f"{url}/api/v1/nni/trial-jobs", timeout=10).json()
+        killed, other = jobs[0]["trialJobId"], jobs[1]["trialJobId"]
+        assert cli("trial", "kill", experiment_id, killed).returncode == 0
+        wait_for(lambda: not _trial_processes(experiment_id, trial_id=killed), timeout=20, what="no process of the killed trial")
+        status = {j["trialJobId"]: j["status"] for j in requests.get(f"{url}/api/v1/nni/trial-jobs", timeout=10).json()}
+        assert status[killed] == "USER_CANCELED" and status[other] == "RUNNING"
+        assert _trial_processes(experiment_id, trial_id=other)
+    finally:
+        cli("stop", experiment_id)
+    wait_for(lambda: not _trial_processes(experiment_id), timeout=20, what="no trial process after stop")
+
+
+def _trial_processes(experiment_id: str, command: str | None = None, trial_id: str | None = None) -> list[int]:
+    """Live processes started for this experiment (NNI_EXP_ID in their environment), optionally
+    only one trial's, or only those whose command is ``command``."""
     marker = f"NNI_EXP_ID={experiment_id}".encode()
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                if marker in Path(f"/proc/{name}/environ").read_bytes().split(b"\0"):
-                    stat = Path(f"/proc/{name}/stat").read_text()
-                    if stat[stat.rfind(")") + 2] not in "ZX":
-                        found.append(int(name))
+                environ = Path(f"/proc/{name}/environ").read_bytes().split(b"\0")
+                if marker not in environ:
+                    continue
+                if trial_id is not None and f"NNI_TRIAL_JOB_ID={trial_id}".encode() not in environ:
+                    continue
+                if command is not None and Path(f"/proc/{name}/comm").read_text().strip() != command:
+                    continue
+                stat = Path(f"/proc/{name}/stat").read_text()
+                if stat[stat.rfind(")") + 2] not in "ZX":
+                    found.append(int(name))
             except OSError:
                 continue
     return found
