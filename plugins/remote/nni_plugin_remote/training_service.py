@@ -95,7 +95,8 @@ class Host:
         self.service = service
         self.spec = spec
         self.machine = Machine(spec, self._event, self._connected, self._lost)
-        self.trials: dict[str, RemoteTrial] = {}
+        self.trials: dict[str, RemoteTrial] = {}  # until their logs are copied
+        self.running: set[str] = set()
         self.gpu_number = gpu_number
         self.gpus: GpuScheduler | None = None
         self.code: dict[str, asyncio.Future] = {}
@@ -103,7 +104,7 @@ class Host:
 
     @property
     def load(self) -> int:
-        return sum(1 for t in self.trials.values() if not t.ended)
+        return len(self.running)
 
     def has_room(self) -> bool:
         if self.lost:
@@ -163,6 +164,7 @@ class Host:
             return
         if kind == "logs":
             trial.logs_copied.set()
+            self.service.forget(trial)
             return
         if trial.ended:
             return
@@ -224,6 +226,8 @@ class Host:
             self.gpus.release(trial.spec.trial_id)
         self.service.events.trial_ended(trial.spec.trial_id, end_ms, exit_code, signal)
         self.service.trial_done(trial)
+        if not trial.sent or self.lost:  # no output files will come
+            self.service.forget(trial)
 
 
 OFFSET_FILE = ".remote-metrics-offset"
@@ -265,7 +269,8 @@ class RemoteTrainingService(TrainingService):
             raise TrainingServiceError("trainingService.machineList is empty; list at least one machine")
         gpu_number = int(config_value(config, "trialGpuNumber", default=0) or 0)
         self.hosts = [Host(self, MachineSpec.from_config(m), gpu_number) for m in machines]
-        self.trials: dict[str, RemoteTrial] = {}
+        self.trials: dict[str, RemoteTrial] = {}  # until their logs are copied
+        self.running: set[str] = set()
         self._all_ended = asyncio.Event()
 
     def remote_experiment_dir(self, host: Host) -> str:
@@ -295,14 +300,13 @@ class RemoteTrainingService(TrainingService):
         host = self._place()
         gpus = host.gpus.allocate(spec.trial_id) if host.gpus is not None else None
         trial = RemoteTrial(spec=spec, host=host, directory="", launch={}, gpus=gpus)
-        host.trials[spec.trial_id] = trial  # counts against the machine's load from now on
-        self.trials[spec.trial_id] = trial
-        self._all_ended.clear()
+        self._add(trial)  # counts against the machine's load from now on
         try:
             code = await host.code_dir(spec.code_dir)
         except (RemoteError, OSError) as error:
             # The manager records the failure itself when submit raises.
-            del host.trials[spec.trial_id], self.trials[spec.trial_id]
+            self.trial_done(trial)
+            self.forget(trial)
             if host.gpus is not None:
                 host.gpus.release(spec.trial_id)
             raise TrainingServiceError(str(error)) from None
@@ -350,9 +354,7 @@ class RemoteTrainingService(TrainingService):
         if host.gpus is not None and trial.gpus:
             host.gpus.hold(spec.trial_id, trial.gpus)
         trial.stream.offset = load_offset(spec.trial_dir)
-        host.trials[spec.trial_id] = trial
-        self.trials[spec.trial_id] = trial
-        self._all_ended.clear()
+        self._add(trial)
         host._send_launch(trial)  # the remote marker exists, so this only follows it
         return True
 
@@ -364,19 +366,32 @@ class RemoteTrainingService(TrainingService):
         if trial.sent:
             trial.host.machine.send({"op": "kill", "id": trial_id, "grace": KILL_GRACE})
 
+    def _add(self, trial: RemoteTrial) -> None:
+        trial_id = trial.spec.trial_id
+        trial.host.trials[trial_id] = self.trials[trial_id] = trial
+        trial.host.running.add(trial_id)
+        self.running.add(trial_id)
+        self._all_ended.clear()
+
     def trial_done(self, trial: RemoteTrial) -> None:
-        if all(t.ended for t in self.trials.values()):
+        trial.host.running.discard(trial.spec.trial_id)
+        self.running.discard(trial.spec.trial_id)
+        if not self.running:
             self._all_ended.set()
 
+    def forget(self, trial: RemoteTrial) -> None:
+        trial.host.trials.pop(trial.spec.trial_id, None)
+        self.trials.pop(trial.spec.trial_id, None)
+
     async def stop(self) -> None:
-        for trial_id in list(self.trials):
+        for trial_id in list(self.running):
             await self.cancel(trial_id)
-        if self.trials:
+        if self.running:
             try:
                 await asyncio.wait_for(self._all_ended.wait(), STOP_WAIT)
             except asyncio.TimeoutError:
                 log.warning("remote trials still running after %.0f s: %s", STOP_WAIT,
-                            ", ".join(t for t, r in self.trials.items() if not r.ended))
+                            ", ".join(sorted(self.running)))
         copies = [t.logs_copied.wait() for t in self.trials.values() if t.sent and not t.host.lost]
         if copies:
             await asyncio.wait([asyncio.ensure_future(c) for c in copies], timeout=LOGS_WAIT)
