@@ -230,3 +230,12 @@ def test_custom_class_errors_are_one_line(tmp_path, plugins, spec, expected):
     write(tmp_path / "algos", "plain_tuner", PLAIN)
     write(tmp_path / "algos", "broken", "1 / 0\n")
     assert expected in error_of("tuner", spec, plugins=plugins, base_dir=tmp_path)
+
+
+def test_find_algorithm_imports_nothing(plugins):
+    from nni_core.algorithms.factory import find_algorithm
+
+    assert find_algorithm("tuner", "fancy", plugins).requires == "nni-plugin-fancy"  # not importable, still found
+    assert find_algorithm("tuner", "batchtuner", plugins).class_path.endswith("batch:BatchTuner")
+    with pytest.raises(UsageError, match="unknown assessor 'Curve'"):
+        find_algorithm("assessor", "Curve", plugins)

@@ -12,7 +12,8 @@ Two forms, as in NNI:
   no-ops.
 
 ``classArgs`` are keyword arguments of the constructor. Every failure is a ``UsageError`` with
-one line saying what to fix.
+one line saying what to fix. ``find_algorithm`` is the name lookup alone, for checks that must
+not import anything.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from nni_core.algorithms import AssessResult, Assessor, NoMoreTrialError, Tuner
-from nni_core.components import ALGORITHM_KINDS, load_object
+from nni_core.components import ALGORITHM_KINDS, Algorithm, load_object
 from nni_core.errors import UsageError
 
 
@@ -73,33 +74,41 @@ def _get(spec: dict, *keys: str) -> Any:
     return None
 
 
-def _builtin_class(kind: str, name: str, plugins: Any) -> tuple[type, str]:
+def find_algorithm(kind: str, name: str, plugins: Any = None) -> Algorithm:
+    """The registered algorithm a config's ``name`` means (NNI matches names case-insensitively).
+
+    Cheap: nothing is imported. UsageError, one line, when no plugin registered it: it lists the
+    installed names and, for NNI names nni-core does not ship as built-ins, says where they are.
+    """
     if plugins is None:
         from nni_core.plugins import get_plugins
 
         plugins = get_plugins()
     algorithm = plugins.algorithm(kind, name)
-    if algorithm is None:  # NNI matches built-in names case-insensitively
+    if algorithm is None:
         matches = [a for (k, n), a in plugins.algorithms.items() if k == kind and n.lower() == name.lower()]
         algorithm = matches[0] if matches else None
-    if algorithm is None:
-        known = ", ".join(plugins.algorithm_names(kind)) or "none installed"
-        provider = ELSEWHERE.get(name.lower())
-        if provider is not None and provider[0] == kind:
-            raise UsageError(f"{kind} {name!r} is provided by {provider[1]}; install it "
-                             f"(installed {kind}s: {known})")
-        hint = f"or className and codeDirectory for a custom {kind}"
-        if provider is not None:  # one of NNI's own algorithms nni-core does not ship
-            hint = f"NNI's own class works through className {provider[1]!r} with nni installed"
-        raise UsageError(f"unknown {kind} {name!r}; known {kind}s: {known} ({hint})")
+    if algorithm is not None:
+        return algorithm
+    known = ", ".join(plugins.algorithm_names(kind)) or "none installed"
+    provider = ELSEWHERE.get(name.lower())
+    if provider is not None and provider[0] == kind:
+        raise UsageError(f"{kind} {name!r} is provided by {provider[1]}; install it "
+                         f"(installed {kind}s: {known})")
+    hint = f"or className and codeDirectory for a custom {kind}"
+    if provider is not None:  # one of NNI's own algorithms nni-core does not ship
+        hint = f"NNI's own class works through className {provider[1]!r} with nni installed"
+    raise UsageError(f"unknown {kind} {name!r}; known {kind}s: {known} ({hint})")
+
+
+def _builtin_class(kind: str, name: str, plugins: Any) -> tuple[type, str]:
+    algorithm = find_algorithm(kind, name, plugins)
     label = f"{kind} {algorithm.name}"
     try:
         cls = load_object(algorithm.class_path)
     except ImportError as error:
         install = algorithm.requires or algorithm.distribution or "the package that provides it"
-        raise UsageError(
-            f"{label} cannot be loaded ({error}); install {install}"
-        ) from None
+        raise UsageError(f"{label} cannot be loaded ({error}); install {install}") from None
     return cls, label
 
 
