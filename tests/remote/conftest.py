@@ -6,6 +6,7 @@ works exactly as for a user (and no test touches the real ~/.ssh).
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,8 +14,6 @@ import pytest
 
 from .sshd import SshServer, keygen
 
-if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
-    pytest.skip("openssh-server is not installed (scripts/system-deps.sh installs it)", allow_module_level=True)
 
 
 class Machines:
@@ -48,6 +47,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="module")
 def machines(tmp_path_factory: pytest.TempPathFactory):
+    if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
+        pytest.skip("openssh-server is not installed (scripts/system-deps.sh installs it)")
+    if os.geteuid() != 0:
+        pytest.skip("the test sshd servers run as root (privilege separation) and log in as root")
     found = Machines(tmp_path_factory.mktemp("ssh"))
     yield found
     found.stop()

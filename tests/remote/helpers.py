@@ -68,10 +68,16 @@ class Recorder:
         self.metrics: dict[str, list[dict]] = defaultdict(list)
         self.ended: dict[str, tuple] = {}
         self.changed = asyncio.Event()
+        self.peak_running = 0
+
+    @property
+    def running(self) -> int:
+        return len(self.started) - len([t for t in self.ended if t in self.started])
 
     def trial_started(self, trial_id: str, start_ms: int) -> None:
         assert trial_id not in self.started, f"{trial_id} started twice"
         self.started[trial_id] = start_ms
+        self.peak_running = max(self.peak_running, self.running)
         self.changed.set()
 
     def trial_metric(self, trial_id: str, metric_text: str) -> None:
