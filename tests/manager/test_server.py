@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -49,3 +50,39 @@ def test_bad_arguments_are_one_line(tmp_path: Path) -> None:
         result = subprocess.run(base + extra, capture_output=True, text=True, timeout=60)
         assert result.returncode == status, result.stderr
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+HOLD_TRIAL = r"""
+import os, time
+here = os.path.dirname(os.path.abspath(__file__))
+while os.path.exists(os.path.join(here, "hold")):
+    time.sleep(0.05)
+"""
+
+
+def test_trial_channel_speaks_nni_3(manager_factory, code_dir: Path) -> None:
+    """``/env/local-env/<trial>``: PUT 200; GET 408 when nothing is queued (after ~1 s), 200 with
+    a command, 410 once the trial has ended (trial protocol §5)."""
+    from tests.manager.harness import wait_for
+
+    (code_dir / "trial.py").write_text(HOLD_TRIAL)  # never talks to the channel itself
+    (code_dir / "hold").write_text("")
+    manager = manager_factory().start()
+    manager.submit(make_config(code_dir, f"{PYTHON} trial.py", trialConcurrency=1, maxTrialNumber=1))
+    trial = wait_for(lambda: manager.trials("RUNNING"), 30, "a running trial")[0]
+    channel = f"{manager.url}/env/local-env/{trial['trialJobId']}"
+    waited = requests.get(channel, timeout=10)
+    assert waited.status_code == 408 and waited.elapsed.total_seconds() >= 0.9
+    assert requests.put(channel, json={"type": "request_parameter"}, timeout=10).status_code == 200
+    answer = requests.get(channel, timeout=10)
+    assert answer.status_code == 200 and answer.json()["type"] == "parameter"
+    assert json.loads(answer.json()["parameter"]) == json.loads(trial["hyperParameters"][0])
+    metric = {"parameter_id": 0, "trial_job_id": trial["trialJobId"], "type": "FINAL", "sequence": 0, "value": "0.5"}
+
+    assert requests.put(channel, json={"type": "metric", "metric": json.dumps(metric)}, timeout=10).status_code == 200
+    assert manager.get(f"/metric-data/{trial['trialJobId']}")[0]["data"] == '"0.5"'  # stored before the 200
+    (code_dir / "hold").unlink()
+    manager.wait_status("DONE")
+    assert requests.get(channel, timeout=10).status_code == 410
+    assert requests.put(channel, json={"type": "metric", "metric": json.dumps(metric)}, timeout=10).status_code == 410
+    assert manager.trials()[0]["status"] == "SUCCEEDED"
