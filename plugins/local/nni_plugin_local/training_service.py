@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from nni_core.registry import process_start_time
 from nni_core.training_service import (
     ExperimentContext,
     MetricsFileReader,
@@ -43,15 +44,6 @@ CANCEL_GRACE_S = 3.0  # SIGTERM, then SIGKILL if the group is still there
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _proc_start(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            stat = file.read().decode(errors="replace")
-        return int(stat[stat.rfind(")") + 2:].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 @dataclass
@@ -148,12 +140,12 @@ class LocalTrainingService(TrainingService):
         self._follow(spec, popen.pid, popen)
         self.events.trial_started(spec.trial_id, _now_ms())
         _logger.debug("trial %s started: pid %d, gpus %s", spec.trial_id, popen.pid, gpus)
-        return {"pid": popen.pid, "procStart": _proc_start(popen.pid), "gpus": gpus}
+        return {"pid": popen.pid, "procStart": process_start_time(popen.pid), "gpus": gpus}
 
     async def reattach(self, spec: TrialSpec, info: dict[str, Any]) -> bool:
         pid = info.get("pid")
-        if not pid or info.get("procStart") is None or _proc_start(pid) != info["procStart"]:
-            _logger.info("trial %s (pid %s) no longer runs (%s)", spec.trial_id, pid, _proc_start(pid) if pid else None)
+        if not pid or info.get("procStart") is None or process_start_time(pid) != info["procStart"]:
+            _logger.info("trial %s (pid %s) no longer runs", spec.trial_id, pid)
             return False  # gone, or the pid now belongs to another process
         try:
             self._follow(spec, pid, None)
