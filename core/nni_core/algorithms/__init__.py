@@ -10,7 +10,10 @@ The manager builds one with ``create_algorithm(kind, spec)`` from the config's `
 * ``generate_multiple_parameters(ids)`` may return fewer items than asked; a short list (or
   ``NoMoreTrialError`` from ``generate_parameters``) means the tuner is exhausted.
 * ``receive_trial_result`` gets the trial's final metric as reported (number or dict with a
-  ``default`` key); tuners read it through ``extract_scalar_reward``.
+  ``default`` key); tuners read it through ``extract_scalar_reward``, which raises ValueError
+  for anything else (the caller decides whether that is the trial's or the tuner's fault).
+* ``update_search_space`` raises ValueError, naming the parameter, for a malformed space.
+* Calls come from one thread at a time; tuners keep no locks.
 * ``trial_end(parameter_id, success)`` follows every trial, with or without a result.
 
 Importing this package is cheap (stdlib only); built-ins load when they are created.

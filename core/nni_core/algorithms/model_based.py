@@ -68,8 +68,9 @@ class ModelBasedTuner(Tuner):
 
     def import_data(self, data: list[dict]) -> None:
         for parameters, reward in imported_results(data):
-            self._results.append((parameters, self.loss(reward)))
-            self._observe(parameters, self.loss(reward))
+            loss = self.loss(reward)
+            self._results.append((parameters, loss))
+            self._observe(parameters, loss)
 
     # --- helpers ----------------------------------------------------------------------------
 
