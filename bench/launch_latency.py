@@ -191,9 +191,11 @@ def main() -> int:
         ok = (nni / core >= TARGETS[key]) if key in TARGETS else core < 0.2
         rows.append({"measure": key, "nni_core_s": round(core, 3), "nnictl_s": round(nni, 3),
                      "speedup": round(nni / core, 1), "target": target, "met": ok})
+    load = os.getloadavg()[0]
     if args.json:
-        print(json.dumps({"medians": rows, "runs": results, "failures": failures}, indent=2))
+        print(json.dumps({"medians": rows, "runs": results, "failures": failures, "loadavg": load}, indent=2))
     else:
+        print(f"{os.cpu_count()} CPUs, load average {load:.1f} at the end")
         print(f"{'measure':12} {'nni-core':>9} {'nnictl':>9} {'speedup':>8}  target")
         for row in rows:
             print(f"{row['measure']:12} {row['nni_core_s']:>8.3f}s {row['nnictl_s']:>8.3f}s {row['speedup']:>7.1f}x  "

@@ -4,7 +4,6 @@ and the small validators the CLI shares."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -44,7 +43,6 @@ def test_failure_after_manager_start_stops_it_and_closes_the_entry(tmp_path: Pat
 
 def test_embedding_api_round_trip(tmp_path: Path) -> None:
     config = write_experiment(tmp_path / "exp", trials=3, concurrency=3)
-    os.chdir(tmp_path / "exp")
     experiment = nni_core.launch(config)
     try:
         assert experiment.status() in ("RUNNING", "NO_MORE_TRIAL", "DONE")
