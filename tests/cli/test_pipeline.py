@@ -42,8 +42,11 @@ def test_failure_after_manager_start_stops_it_and_closes_the_entry(tmp_path: Pat
 
 
 def test_embedding_api_round_trip(tmp_path: Path) -> None:
-    config = write_experiment(tmp_path / "exp", trials=3, concurrency=3)
-    experiment = nni_core.launch(config)
+    import yaml
+
+    config = yaml.safe_load(write_experiment(tmp_path / "exp", trials=3, concurrency=3).read_text())
+    config["trialCodeDirectory"] = str(tmp_path / "exp")
+    experiment = nni_core.launch(config)  # a dict, as a tool embedding nni-core builds it
     try:
         assert experiment.status() in ("RUNNING", "NO_MORE_TRIAL", "DONE")
         assert experiment.wait(timeout=60) == "DONE"
