@@ -26,7 +26,7 @@ from typing import Any
 
 __all__ = ["ClusterError", "LocalRayCluster", "RayNode", "free_port"]
 
-START_TIMEOUT_S = 180.0
+START_TIMEOUT_S = 300.0
 STOP_GRACE_S = 5.0
 START_ATTEMPTS = 3
 
@@ -56,10 +56,29 @@ def _ports(host: str, count: int) -> list[int]:
             sock.close()
 
 
-def _ray_executable() -> str:
-    """``ray`` of this interpreter's environment (not whatever ``ray`` is first on PATH)."""
-    here = os.path.join(os.path.dirname(sys.executable), "ray")
-    return here if os.path.exists(here) else (shutil.which("ray") or "ray")
+# `ray start`, run by this interpreter, with a patience Ray lacks: it gives a new node a fixed 30 s
+# to register with the GCS, which a busy machine (Python agents starting slowly) can exceed. The
+# wait goes on for NNI_RAY_NODE_START_S; with any other Ray, where get_node is missing, it is plain
+# `ray start`.
+_RAY_START = """
+import os, sys, time
+import ray._private.services as services
+original = getattr(services, "get_node", None)
+if original is not None:
+    def patient_get_node(*args, **kwargs):
+        deadline = time.monotonic() + float(os.environ.get("NNI_RAY_NODE_START_S", "90"))
+        while True:
+            try:
+                return original(*args, **kwargs)
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    services.get_node = patient_get_node
+from ray.scripts.scripts import main
+sys.argv[0] = "ray"
+sys.exit(main())
+"""
 
 
 @dataclass
@@ -178,6 +197,7 @@ class LocalRayCluster:
             node.kill(signal.SIGKILL)
             node.process.wait()
             if attempt == START_ATTEMPTS or time.monotonic() >= deadline or "exited" not in problem:
+                problem += self._raylet_errors()
                 self.stop()
                 raise ClusterError(problem)
         raise AssertionError("unreachable")
@@ -186,7 +206,7 @@ class LocalRayCluster:
                     num_gpus: int, resources: dict[str, float]) -> RayNode:
         worker_low = _ports(host, 1)[0]
         command = [
-            _ray_executable(), "start", "--block", "--disable-usage-stats",
+            sys.executable, "-c", _RAY_START, "start", "--block", "--disable-usage-stats",
             f"--node-ip-address={host}", f"--temp-dir={self.temp_dir}",
             f"--num-cpus={num_cpus}", f"--num-gpus={num_gpus}",
             f"--resources={json.dumps(resources)}",
@@ -213,6 +233,18 @@ class LocalRayCluster:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
         return RayNode(host, host == self.host and not self.nodes, process, log_path, ports)
+
+    def _raylet_errors(self) -> str:
+        """The last lines of the newest raylet error log: why a node never registered."""
+        logs = os.path.join(self.temp_dir, "session_latest", "logs")
+        try:
+            names = [os.path.join(logs, n) for n in os.listdir(logs) if n.startswith("raylet") and n.endswith(".err")]
+            newest = max(names, key=os.path.getmtime)
+            with open(newest, encoding="utf-8", errors="replace") as file:
+                lines = [line for line in file.read().splitlines() if line.strip()][-5:]
+        except (OSError, ValueError):
+            return ""
+        return f"\n{os.path.basename(newest)}:\n" + "\n".join(lines)
 
     @staticmethod
     def _wait(node: RayNode, deadline: float, ready: Any) -> str | None:
