@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from nni_core.registry import process_start_time
+from nni_core.registry import process_alive, process_start_time
 from nni_core.training_service import (
     ExperimentContext,
     MetricsFileReader,
@@ -144,7 +144,8 @@ class LocalTrainingService(TrainingService):
 
     async def reattach(self, spec: TrialSpec, info: dict[str, Any]) -> bool:
         pid = info.get("pid")
-        if not pid or info.get("procStart") is None or process_start_time(pid) != info["procStart"]:
+        # alive, not a zombie, and the same process (not a reused pid)
+        if info.get("procStart") is None or not process_alive(pid, info["procStart"]):
             _logger.info("trial %s (pid %s) no longer runs", spec.trial_id, pid)
             return False  # gone, or the pid now belongs to another process
         try:
