@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -192,6 +193,13 @@ async def check_machines(specs: list[MachineSpec]) -> list[str]:
     return problems
 
 
+@functools.lru_cache(maxsize=1)
+def agent_source() -> str:
+    """agent.py's text, sent in the command line that starts the agent."""
+    with open(agent_module.__file__, encoding="utf-8") as file:
+        return file.read()
+
+
 @dataclass
 class AgentInfo:
     root: str
@@ -233,9 +241,8 @@ class Machine:
         connection = await open_connection(self.spec)
         self._hello = asyncio.get_running_loop().create_future()
         try:
-            source = open(agent_module.__file__, encoding="utf-8").read()
             agent = await self._open_channel(
-                lambda: connection.create_process(self.spec.python_command(source), encoding=None))
+                lambda: connection.create_process(self.spec.python_command(agent_source()), encoding=None))
             reader = asyncio.ensure_future(self._read(agent))
             hello = await asyncio.wait_for(asyncio.shield(self._hello), CONNECT_TIMEOUT)
         except BaseException:
@@ -308,7 +315,8 @@ class Machine:
                     self.reconnects += 1
                     log.warning("remote machine %s: reconnected", self.spec.label)
                     break
-                except (RemoteError, asyncssh.Error, OSError, asyncio.TimeoutError) as error:
+                except Exception as error:  # noqa: BLE001 - whatever failed, try again until the deadline
+                    log.debug("remote machine %s: reconnect failed: %s", self.spec.label, error)
                     if loop.time() > deadline:
                         self.gone.set()
                         self.on_lost(f"remote machine {self.spec.label}: unreachable for "
