@@ -75,21 +75,50 @@ def _sys_dir():
 
 
 def _request(method, url, body=None, timeout=60):
-    import json
-    import http.client
-    from urllib.parse import urlsplit
+    """One HTTP/1.1 exchange on a fresh connection: (status, body bytes).
 
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    A raw socket rather than http.client, which imports email, ssl and more: about 35 ms
+    per trial process, several times the rest of this module.
+    """
+    import json
+    import socket
+
+    if not url.startswith("http://"):
+        raise OSError(f"only http:// trial channels are supported, got {url!r}")
+    authority, _, path = url[len("http://"):].partition("/")
+    host, _, port = authority.rpartition(":") if authority.rpartition(":")[2].isdigit() else (authority, "", "80")
+    payload = b"" if body is None else json.dumps(body).encode()
+    head = (f"{method} /{path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((host.strip("[]"), int(port)), timeout) as sock:
+        sock.sendall(head.encode("latin-1") + payload)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    response = b"".join(chunks)
+    header, _, content = response.partition(b"\r\n\r\n")
+    lines = header.split(b"\r\n")
     try:
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        raise OSError(f"not an HTTP response from {authority}: {response[:80]!r}") from None
+    if any(line.lower().replace(b" ", b"") == b"transfer-encoding:chunked" for line in lines[1:]):
+        content = _unchunk(content)
+    return status, content
+
+
+def _unchunk(data):
+    out, position = [], 0
+    while True:
+        end = data.index(b"\r\n", position)
+        size = int(data[position:end].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(data[end + 2:end + 2 + size])
+        position = end + 2 + size + 2
 
 
 def _http_parameter(url):
