@@ -521,8 +521,10 @@ def _abort(ctx: LaunchContext, error: BaseException) -> None:
     ctx.registry.update(ctx.experiment_id, status=status, endTime=now_ms(), error=f"{ctx.stage}: {message}")
     if isinstance(error, (KeyboardInterrupt, SystemExit)):
         return
-    log_tail = "\n".join(t for t in (tail(f, 15) for f in ctx.manager.log_files) if t.strip())
-    detail = f"\nlast lines of the manager's output:\n{log_tail}" if log_tail else ""
+    detail = ""
+    if not isinstance(error, UsageError):  # bad input is the user's to fix: the manager's log adds nothing
+        log_tail = "\n".join(t for t in (tail(f, 15) for f in ctx.manager.log_files) if t.strip())
+        detail = f"\nlast lines of the manager's output:\n{log_tail}" if log_tail else ""
     wrapped = f"{ctx.action} failed at stage {ctx.stage}: {message}{detail}"
     if isinstance(error, NniCoreError):
         error.args = (wrapped,)
@@ -675,6 +677,22 @@ def _reopen(action: str, experiment_id: str | None, port: int | None, host: str 
         raise UsageError(
             f"experiment {entry['id']} is running ({entry.get('status')}); stop it first with `nni-core stop {entry['id']}`"
         )
+    if registry.claim(entry["id"], ENDED, status="INITIALIZED", pid=None, launcherPid=os.getpid(),
+                      launcherStartTime=process_start_time(os.getpid())) is None:
+        raise UsageError(f"experiment {entry['id']} is being started by another command; see `nni-core list`")
+    try:
+        return _reopen_claimed(action, registry, entry, port, host, url_prefix, manager, debug, log_level, home,
+                               plugins)
+    except BaseException:
+        current = registry.get(entry["id"]) or {}
+        if current.get("status") == "INITIALIZED" and not current.get("pid"):  # nothing started: undo the claim
+            registry.update(entry["id"], status=entry.get("status"), pid=entry.get("pid"))
+        raise
+
+
+def _reopen_claimed(action: str, registry: Registry, entry: dict[str, Any], port: int | None, host: str | None,
+                    url_prefix: str | None, manager: str | None, debug: bool, log_level: str | None, home: Any,
+                    plugins: Any) -> "Experiment":
     ctx = _context(action, plugins, home, manager or entry.get("manager") or DEFAULT_MANAGER, port,
                    host or entry.get("host") or "127.0.0.1",
                    url_prefix if url_prefix is not None else entry.get("urlPrefix"), debug, log_level,

@@ -7,6 +7,7 @@ from nni_core.components import Platform
 from nni_core.config import section_validator
 
 from nni_plugin_remote.config import RemoteConfig, check, convert_v1
+from nni_plugin_remote.preflight import configure_platform  # noqa: F401 (a hook implementation)
 
 
 @hookimpl
