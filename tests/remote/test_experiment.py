@@ -232,7 +232,7 @@ def test_each_unusable_machine_is_one_line_at_launch_exit_2(machines, ssh_home, 
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith("nni-core: error: create failed at stage configure_platform: ")
     lines[0] = lines[0].split("configure_platform: ", 1)[1]
-    # (the launcher adds the manager's log tail below these lines)
+    assert len(lines) == 4  # one line per machine, nothing else
     assert lines[0].startswith(f"remote machine root@127.0.0.1:{closed_port}: cannot connect (")
     assert lines[0].endswith("check host and port, and that sshd runs there")
     assert lines[1] == (f"remote machine root@{first.host}:{first.port}: authentication failed for user root "
