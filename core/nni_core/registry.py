@@ -39,7 +39,7 @@ import secrets
 import string
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from nni_core.errors import UsageError
 
@@ -198,6 +198,17 @@ class Registry:
         """Read-modify-write one entry under its lock; returns the new entry."""
         with self._locked(experiment_id):
             entry = self.get(experiment_id) or {"id": experiment_id}
+            entry.update(changes)
+            self._write(entry)
+        return entry
+
+    def claim(self, experiment_id: str, allowed: Iterable[str], **changes: Any) -> dict[str, Any] | None:
+        """Compare-and-set: apply ``changes`` only if the entry's status is one of ``allowed``
+        (two ``resume`` of one experiment at once: one wins). Returns the new entry, or None."""
+        with self._locked(experiment_id):
+            entry = self.get(experiment_id)
+            if entry is None or entry.get("status") not in set(allowed):
+                return None
             entry.update(changes)
             self._write(entry)
         return entry

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import requests
@@ -76,7 +78,13 @@ def test_resume_runs_the_rest_of_the_budget_and_view_is_read_only(tmp_path: Path
     before = cli_json("list", "--all")[0]
     assert before["status"] == "STOPPED"
 
-    resumed = cli_json("resume", experiment_id)
+    # Two resumes at once: one starts the experiment, the other is told it is taken.
+    command = [sys.executable, "-m", "nni_core", "resume", experiment_id, "--json"]
+    both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = sorted((p.wait(timeout=120), *p.communicate()) for p in both)
+    assert [code for code, _, _ in outcomes] == [0, 2], outcomes
+    assert "being started by another command" in outcomes[1][2] or "is running" in outcomes[1][2]
+    resumed = json.loads(outcomes[0][1])
     assert resumed["id"] == experiment_id and resumed["status"] in ("RUNNING", "NO_MORE_TRIAL", "DONE")
     wait_for(lambda: status_of(experiment_id) == "DONE", timeout=90, what="DONE after resume")
     trials = cli_json("trials", experiment_id)
