@@ -103,7 +103,7 @@ def start_nni_core(experiments_dir: Path, exp_id: str) -> tuple[subprocess.Popen
     return proc, url
 
 
-def start_nni30(experiments_dir: Path, exp_id: str) -> tuple[subprocess.Popen, str] | None:
+def start_nni30(experiments_dir: Path, exp_id: str) -> tuple[subprocess.Popen, str]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from nni_env import nni_python
 
@@ -187,8 +187,8 @@ def measure_nni30(browser, url: str, runs: int) -> list[float]:
     for _ in range(runs):
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
-        page.goto(f"{url}/detail")
-        page.wait_for_selector(".ms-DetailsRow", timeout=120000)
+        page.goto(f"{url}/detail", wait_until="commit", timeout=120000)
+        page.wait_for_selector(".ms-DetailsRow", timeout=600000)
         times.append(page.evaluate("performance.now()"))
         context.close()
     return times
@@ -257,16 +257,17 @@ def main() -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 ours = measure_nni_core(browser, url, args.runs, args.trials)
+                report(ours, poll_costs(url), args.trials, args.runs)
                 if args.screenshots:
                     screenshots(browser, url, args.screenshots)
-                nni = None
                 if args.nni:
-                    started = start_nni30(exps, "bench10k")
-                    if started:
-                        procs.append(started[0])
-                        nni = measure_nni30(browser, started[1], max(1, min(args.runs, 3)))
+                    proc, nni_url = start_nni30(exps, "bench10k")
+                    procs.append(proc)
+                    nni = measure_nni30(browser, nni_url, max(1, min(args.runs, 3)))
+                    print(f"NNI 3.0 web UI /detail until its trial table shows rows: median "
+                          f"{statistics.median(nni):.0f} ms (runs: {', '.join(f'{v:.0f}' for v in nni)}; "
+                          f"load average {os.getloadavg()[0]:.1f})")
                 browser.close()
-            costs = poll_costs(url)
         finally:
             for p in procs:
                 p.terminate()
@@ -274,8 +275,12 @@ def main() -> int:
                     p.wait(15)
                 except subprocess.TimeoutExpired:
                     p.kill()
+    return 0
+
+
+def report(ours: dict, costs: dict, n: int, runs: int) -> None:
     med = statistics.median
-    print(f"\n{args.trials} trials, headless Chromium, {args.runs} page loads, "
+    print(f"\n{n} trials, headless Chromium, {runs} page loads, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"nni-core trials page interactive (table + chart): median {med(ours['ready_ms']):.0f} ms "
           f"(runs: {', '.join(f'{v:.0f}' for v in ours['ready_ms'])}; the first one also had the "
@@ -287,11 +292,7 @@ def main() -> int:
           f"filter 'units=64 metric>0.9': median {med(ours['filter_ms']):.0f} ms")
     print(f"  first poll {costs['poll_full_ms']:.0f} ms / {costs['poll_full_bytes'] / 1e6:.1f} MB; "
           f"unchanged poll (304) {costs['poll_304_ms']:.1f} ms; "
-          f"GET /trial-jobs {costs['trial_jobs_ms']:.0f} ms / {costs['trial_jobs_bytes'] / 1e6:.1f} MB")
-    if nni:
-        print(f"NNI 3.0 web UI /detail until its trial table shows rows: median {med(nni):.0f} ms "
-              f"(runs: {', '.join(f'{v:.0f}' for v in nni)})")
-    return 0
+          f"GET /trial-jobs {costs['trial_jobs_ms']:.0f} ms / {costs['trial_jobs_bytes'] / 1e6:.1f} MB", flush=True)
 
 
 if __name__ == "__main__":
