@@ -57,9 +57,14 @@ def test_running_experiment_live_sort_curve_concurrency_stop_then_view(start_man
     assert f"#/trials/{trial_id}" in page.url
     page.wait_for_function("document.querySelector('#trial-log').textContent.includes('trial says hello')")
     tab.screenshot("trial-detail")
+    # tick two trials for the intermediate-curves plot
+    picked = [page.inner_text(f"#trial-table .vt-row[data-i='{i}'] .mono") for i in (0, 1)]
+    for i in (0, 1):
+        page.click(f"#trial-table .vt-row[data-i='{i}'] input.sel")
+    assert page.inner_text("#compare") == "Plot selected (2)"
 
     # change concurrency on the overview page; the manager applies it: three trials run at once
-    page.goto(manager.url + "/#/overview")
+    page.click("nav.tabs a[data-page='overview']")
     page.wait_for_selector("#concurrency:not([disabled])")
     page.fill("#concurrency", "3")
     page.click("[data-apply='trialConcurrency']")
@@ -78,7 +83,7 @@ def test_running_experiment_live_sort_curve_concurrency_stop_then_view(start_man
 
     # kill a running trial from its detail drawer
     running = [t["trialJobId"] for t in manager.client.trials() if t["status"] == "RUNNING"]
-    page.goto(manager.url + f"/#/trials/{running[0]}")
+    page.evaluate(f"location.hash = '#/trials/{running[0]}'")
     page.wait_for_selector("#trial-detail #kill:not([disabled])")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#kill")
@@ -86,7 +91,11 @@ def test_running_experiment_live_sort_curve_concurrency_stop_then_view(start_man
     page.wait_for_selector("#trial-detail .badge.st-user_canceled")
     assert page.is_disabled("#kill")
 
-    page.goto(manager.url + "/#/plots")
+    page.click("nav.tabs a[data-page='plots']")
+    page.wait_for_selector("#plot-curves[data-series='2']")
+    assert all(trial_id in page.inner_text("#plot-curves") for trial_id in picked)
+    assert "2 selected" in page.inner_text("#curves-note")
+    assert page.evaluate("window.__notReloaded") is True  # all of the above without a reload
     page.wait_for_selector("#importance .bar-row", timeout=30000)
     assert int(page.get_attribute("#plot-parallel", "data-lines")) >= 4
     tab.screenshot("plots", full_page=True)
