@@ -130,6 +130,8 @@ def test_running_experiment_live_sort_curve_concurrency_stop_then_view(start_man
     assert page.is_visible("#readonly-note")
     assert page.evaluate("document.querySelector('base').getAttribute('href')") == "/board/"
     tab.screenshot("view-mode")
+    # nothing changes in view mode: the page's polls are answered 304 (If-None-Match)
+    page.wait_for_event("response", lambda r: "dashboard/v1/poll" in r.url and r.status == 304, timeout=15000)
     page.goto(view.url + f"/#/trials/{trials[0]['trialJobId']}")
     page.wait_for_selector("#trial-detail #kill")
     assert page.is_disabled("#kill")

@@ -7,7 +7,7 @@ export class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
 }
 
-const etags = new Map(); // url -> [etag, parsed body]
+const etags = new Map(); // url without query -> [etag, parsed body]
 
 function url(path) { return new URL(path.startsWith('api/') ? path : API + path, document.baseURI).toString(); }
 
@@ -21,7 +21,9 @@ async function errorOf(resp) {
 // answers with the body parsed last time, so an unchanged trial list costs neither transfer nor parse.
 export async function getJson(path, { signal } = {}) {
   const u = url(path);
-  const cached = etags.get(u);
+  // keyed without the query: a poll's URL changes with every cursor, its ETag says all
+  const key = u.split('?')[0];
+  const cached = etags.get(key);
   const headers = cached ? { 'If-None-Match': cached[0] } : {};
   const resp = await fetch(u, { headers, signal, cache: 'no-store' });
   if (resp.status === 304 && cached) return { body: cached[1], changed: false };
@@ -30,7 +32,7 @@ export async function getJson(path, { signal } = {}) {
   // NNI answers some GETs with an empty body (e.g. /experiment before it started)
   const body = text ? JSON.parse(text) : null;
   const tag = resp.headers.get('ETag');
-  if (tag) etags.set(u, [tag, body]); else etags.delete(u);
+  if (tag) etags.set(key, [tag, body]); else etags.delete(key);
   return { body, changed: true };
 }
 

@@ -221,32 +221,40 @@ async function pollOnce() {
   return changes;
 }
 
+// One poll loop: a poll asked for while one is in flight runs right after it, never beside it.
 let timer = null;
+let inFlight = false;
+let again = false;
 let failures = 0;
+async function tick() {
+  timer = null;
+  inFlight = true;
+  let changes;
+  try {
+    changes = await pollOnce();
+    failures = 0;
+  } catch (e) {
+    failures++;
+    changes = {};
+    if (state.connected !== false) { state.connected = false; changes.connection = true; }
+    state.lastError = String(e.message || e);
+  }
+  inFlight = false;
+  changes.tick = true;
+  notify(changes);
+  // live experiments are polled every second; finished ones and lost managers less often
+  const delay = again ? 0 : state.connected === false ? Math.min(5000, 1000 * 2 ** failures)
+    : ACTIVE_EXPERIMENT.has(state.status) ? 1000 : 3000;
+  again = false;
+  timer = setTimeout(tick, delay);
+}
 export function startPolling() {
-  const tick = async () => {
-    let changes;
-    try {
-      changes = await pollOnce();
-      failures = 0;
-    } catch (e) {
-      failures++;
-      changes = {};
-      if (state.connected !== false) { state.connected = false; changes.connection = true; }
-      state.lastError = String(e.message || e);
-    }
-    changes.tick = true;
-    notify(changes);
-    // live experiments are polled every second; finished ones and lost managers less often
-    const delay = state.connected === false ? Math.min(5000, 1000 * 2 ** failures)
-      : ACTIVE_EXPERIMENT.has(state.status) ? 1000 : 3000;
-    timer = setTimeout(tick, delay);
-  };
-  if (!timer) tick();
+  if (!timer && !inFlight) tick();
 }
 export function pollNow() {
+  if (inFlight) { again = true; return; }
   if (timer) { clearTimeout(timer); timer = null; }
-  startPolling();
+  tick();
 }
 
 // ---- per-trial data, fetched on demand ----
