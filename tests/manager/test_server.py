@@ -86,3 +86,20 @@ def test_trial_channel_speaks_nni_3(manager_factory, code_dir: Path) -> None:
     assert requests.get(channel, timeout=10).status_code == 410
     assert requests.put(channel, json={"type": "metric", "metric": json.dumps(metric)}, timeout=10).status_code == 410
     assert manager.trials()[0]["status"] == "SUCCEEDED"
+
+
+def test_status_changes_reach_the_registry(manager_factory, code_dir: Path) -> None:
+    from nni_core.registry import Registry
+    from tests.manager.harness import wait_for
+
+    (code_dir / "trial.py").write_text(QUICK_TRIAL)
+    manager = manager_factory()
+    registry = Registry(manager.root / "home")
+    registry.put({"id": manager.id, "status": "INITIALIZED", "name": "test"})
+    manager.start()
+    manager.submit(make_config(code_dir, f"{PYTHON} trial.py", maxTrialNumber=1))
+    manager.wait_status("DONE")
+    entry = wait_for(lambda: (e := registry.get(manager.id))["status"] == "DONE" and e, 10, "DONE in the registry")
+    assert isinstance(entry["endTime"], int) and entry["name"] == "test"
+    assert manager.stop() == 0
+    assert registry.get(manager.id)["status"] == "STOPPED"
