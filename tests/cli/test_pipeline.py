@@ -46,7 +46,10 @@ def test_embedding_api_round_trip(tmp_path: Path) -> None:
 
     config = yaml.safe_load(write_experiment(tmp_path / "exp", trials=3, concurrency=3).read_text())
     config["trialCodeDirectory"] = str(tmp_path / "exp")
+    config["experimentWorkingDirectory"] = str(tmp_path / "work")  # instead of NNI_CORE_HOME
     experiment = nni_core.launch(config)  # a dict, as a tool embedding nni-core builds it
+    assert experiment.experiment_dir == tmp_path / "work" / experiment.id
+    assert (experiment.experiment_dir / "db" / "nni.sqlite").is_file()
     try:
         assert experiment.status() in ("RUNNING", "NO_MORE_TRIAL", "DONE")
         assert experiment.wait(timeout=60) == "DONE"
