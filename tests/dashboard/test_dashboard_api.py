@@ -15,10 +15,14 @@ pytestmark = pytest.mark.timeout(180)
 POLL = "api/dashboard/v1/poll"
 
 
-def _get(url: str, **kw) -> requests.Response:
+def _request(method: str, url: str, **kw) -> requests.Response:
     session = requests.Session()
-    session.trust_env = False  # loopback only
-    return session.get(url, timeout=20, **kw)
+    session.trust_env = False  # loopback only: no proxy from the environment
+    return session.request(method, url, timeout=20, **kw)
+
+
+def _get(url: str, **kw) -> requests.Response:
+    return _request("GET", url, **kw)
 
 
 def test_page_static_files_and_fallback_under_url_prefix(start_manager) -> None:
@@ -33,7 +37,7 @@ def test_page_static_files_and_fallback_under_url_prefix(start_manager) -> None:
     # vendored libraries ship with their licenses
     assert "MIT" in _get(base + "/static/vendor/uplot/LICENSE").text
     assert _get(base + "/static/vendor/uplot/uPlot.iife.min.js").status_code == 200
-    assert requests.post(base + "/nothing-here", timeout=20).status_code == 404
+    assert _request("POST", base + "/nothing-here").status_code == 404
     # outside the prefix: the manager's own 404
     outside = _get(base.rsplit("/team/exp", 1)[0] + "/static/app.js")
     assert outside.status_code == 404

@@ -47,6 +47,12 @@ def test_running_experiment_live_sort_curve_concurrency_stop_then_view(start_man
     finals = sorted(f for f in map(_final, manager.client.trials()) if f is not None)
     assert first_metric == pytest.approx(finals[0], rel=1e-5)
 
+    # filter: only the rows that match stay
+    page.fill("#filter", "status=RUNNING")
+    page.wait_for_function("document.querySelector('#trial-count').textContent.startsWith('1 of')")
+    assert [b.inner_text() for b in page.query_selector_all("#trial-table .vt-row .badge")] == ["RUNNING"]
+    page.fill("#filter", "")
+
     # a trial's intermediate curve: as many points as the trial reported
     page.click("#trial-table .vt-row[data-i='0'] .mono")
     trial_id = page.inner_text("#trial-table .vt-row[data-i='0'] .mono")
