@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -98,6 +99,12 @@ def test_cancel_a_running_trial_and_stop_fast(manager_factory, code_dir: Path) -
     assert manager.request("DELETE", "/experiment").status_code == 200
     assert manager.process.wait(10) == 0
     assert time.monotonic() - started < 1.5  # NNI takes 5 s
+    from nni_core.registry import process_alive
+
+    db = sqlite3.connect(manager.dir / "db" / "nni.sqlite")
+    infos = [json.loads(row[0]) for row in db.execute("select info from TrialProcess")]
+    db.close()
+    assert len(infos) == 3 and not any(process_alive(i["pid"], i["procStart"]) for i in infos)
 
 
 def test_view_mode_is_read_only(manager_factory, code_dir: Path) -> None:

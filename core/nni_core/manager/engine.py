@@ -787,8 +787,8 @@ class Engine:
         self.store.add_event(now_ms(), trial.id, "ADD_CUSTOMIZED", json.dumps(record), trial.log_path,
                              trial.sequence_id, None, trial.env_id)
         self.custom_queue.append(trial)
-        if self.state.status in ("DONE", "NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"):
-            self._set_status("RUNNING" if self._budget_left() or self.state.status != "DONE" else "NO_MORE_TRIAL")
+        if self.state.status == "DONE":  # reopened to run it; the other running statuses just queue it
+            self._set_status("RUNNING" if self._budget_left() else "NO_MORE_TRIAL")
         self.kick()
         return {"sequenceId": trial.sequence_id}
 

@@ -73,6 +73,7 @@ class LocalTrainingService(TrainingService):
         super().__init__(config, context)
         self.trials: dict[str, _Trial] = {}
         self.cancel_grace_s = cancel_grace_s
+        self._all_ended: asyncio.Event | None = None  # created by stop()
         self.gpu: GpuScheduler | None = None
         gpu_number = config.get("trialGpuNumber")
         if gpu_number is not None:
@@ -205,6 +206,8 @@ class LocalTrainingService(TrainingService):
         if self.gpu is not None:
             self.gpu.release(trial_id)
         self.events.trial_ended(trial_id, _now_ms(), exit_code, sig)
+        if not self.trials and self._all_ended is not None:
+            self._all_ended.set()
 
     # --- stopping ---------------------------------------------------------------------------------
 
@@ -226,9 +229,12 @@ class LocalTrainingService(TrainingService):
 
     async def stop(self, grace_s: float = 0.5) -> None:
         """Kill every trial (SIGTERM, SIGKILL after ``grace_s``) and wait until they are gone."""
-        waiting = list(self.trials.values())
-        for trial in waiting:
+        self._all_ended = asyncio.Event()
+        if not self.trials:
+            return
+        for trial in list(self.trials.values()):
             await self.cancel(trial.spec.trial_id, grace_s)
-        deadline = time.monotonic() + grace_s + 2
-        while self.trials and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        try:  # set by _exited when the last trial is gone
+            await asyncio.wait_for(self._all_ended.wait(), grace_s + 2)
+        except asyncio.TimeoutError:
+            _logger.warning("%d trial(s) still running after SIGKILL", len(self.trials))
