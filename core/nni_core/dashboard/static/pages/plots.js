@@ -1,6 +1,6 @@
 // Plots: final metric with best-so-far, intermediate curves of selected trials, parallel
 // coordinates of hyperparameters against the metric, and fANOVA hyperparameter importance.
-import { state, intermediate, better } from '../store.js';
+import { state, intermediate, better, isFinished } from '../store.js';
 import { h, fmtNumber } from '../util.js';
 import { metricChart, curvesChart, parallelChart } from '../charts.js';
 
@@ -68,7 +68,9 @@ export function mount(root) {
       why = `the ${ids.length} best trial(s); select trials in the Trials table to compare others`;
     }
     ids = ids.slice(0, MAX_CURVES);
-    const key = ids.map((id) => state.byId.get(id)._key).join(',');
+    // running trials report new intermediate results without changing status: refetch every 3 s
+    const live = ids.some((id) => !isFinished(state.byId.get(id).status));
+    const key = ids.map((id) => state.byId.get(id)._key).join(',') + (live ? `@${Math.floor(Date.now() / 3000)}` : '');
     if (key === curvesKey) return;
     curvesKey = key;
     curvesNote.textContent = `Showing ${why}.`;
@@ -115,7 +117,10 @@ export function mount(root) {
 
   let lastVersion = -1;
   function update(changes) {
-    if (state.trialsVersion === lastVersion && !changes.params) return;
+    if (state.trialsVersion === lastVersion && !changes.params) {
+      if (changes.tick) drawCurves(); // no-op unless a plotted trial is still running
+      return;
+    }
     lastVersion = state.trialsVersion;
     metric.setTrials(state.trials);
     drawParallel();
