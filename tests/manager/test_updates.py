@@ -178,3 +178,16 @@ def test_trials_that_cannot_start_turn_the_experiment_to_error(manager_factory, 
     trials = manager.trials()
     assert len(trials) == 3 and all(t["status"] == "FAILED" for t in trials)
     assert "3 trials in a row could not be started" in manager.get("/check-status")["errors"][0]
+
+
+def test_a_bad_config_is_refused_and_can_be_corrected(manager_factory, code_dir: Path) -> None:
+    (code_dir / "trial.py").write_text(QUICK_TRIAL)
+    manager = manager_factory().start()
+    config = make_config(code_dir, f"{PYTHON} trial.py", maxTrialNumber=1, tuner={"name": "NoSuchTuner"})
+    response = manager.request("POST", "/experiment", json=config)
+    assert response.status_code == 400 and "NoSuchTuner" in response.json()["error"]
+    assert "Random" in response.json()["error"]  # it lists the known names
+    assert manager.status() == "INITIALIZED" and manager.get("/experiment") is None
+    config["tuner"] = {"name": "Random"}
+    manager.submit(config)
+    manager.wait_status("DONE")

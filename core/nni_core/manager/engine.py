@@ -296,9 +296,14 @@ class Engine:
                                   "logDir": self.state.experiment_dir, "startTime": now_ms(),
                                   "nextSequenceId": 0, "revision": 0}
         params = self.state.params
-        limits = self._read_limits(params)
-        service = await self._build_service(params)
-        tuner, assessor = await self._build_algorithms(params)
+        try:
+            limits = self._read_limits(params)
+            service = await self._build_service(params)
+            tuner, assessor = await self._build_algorithms(params)
+        except ApiError:
+            if self.action == "create":
+                self.state.profile = None  # nothing started: a corrected config may be POSTed
+            raise
         self.service, self.tuner, self.assessor = service, tuner, assessor
         self.started = True
         try:
