@@ -45,6 +45,9 @@ export function mount(root) {
   let curvesKey = '';
   let impKey = '';
   let impRunning = false;
+  let impTimer = null;
+  let impDoneAt = 0;
+  let impCost = 0;
 
   function drawParallel() {
     const frac = Number(parFilter.value);
@@ -88,10 +91,16 @@ export function mount(root) {
     const { encode } = await import('../importance.js'); // only this card needs it
     const enc = encode(state.trials, state.paramNames, space);
     const key = `${enc.y.length}:${enc.names.join(',')}`;
-    if (key === impKey || impRunning) return;
+    if (key === impKey) return;
     if (enc.y.length < 4 || !enc.names.length) {
       impKey = key;
       impBox.replaceChildren(h('p.muted', null, 'Needs at least 4 trials with a final metric and a hyperparameter that varies.'));
+      return;
+    }
+    // one computation at a time; while trials keep finishing, rest 4× its last cost in between
+    const wait = impRunning ? 1000 : impDoneAt + 4 * impCost - Date.now();
+    if (wait > 0) {
+      if (!impTimer) impTimer = setTimeout(() => { impTimer = null; drawImportance(); }, wait);
       return;
     }
     impRunning = true;
@@ -112,6 +121,8 @@ export function mount(root) {
       impNote.textContent = `Importance failed: ${e.message}`;
     } finally {
       impRunning = false;
+      impDoneAt = Date.now();
+      impCost = performance.now() - t0;
     }
   }
 
@@ -127,5 +138,5 @@ export function mount(root) {
     drawCurves();
     drawImportance();
   }
-  return { update, unmount() { metric.destroy(); par.destroy(); if (curves) curves.destroy(); } };
+  return { update, unmount() { clearTimeout(impTimer); impTimer = null; metric.destroy(); par.destroy(); if (curves) curves.destroy(); } };
 }
