@@ -130,6 +130,7 @@ def test_ctrl_c_in_foreground_stops_the_experiment(tmp_path: Path) -> None:
         entry = wait_for(lambda: next(iter(cli_json("list")), None), timeout=60, what="the launch")
         running = wait_for(lambda: [t for t in cli_json("trials", entry["id"]) if t["status"] == "RUNNING"],
                            timeout=60, what="a running trial")
+        entry = cli_json("list")[0]  # found while launching, it had no URL yet
         # the other commands that act on a running experiment
         space = tmp_path / "space.json"
         space.write_text(json.dumps({"x": {"_type": "uniform", "_value": [0, 2]}}))
