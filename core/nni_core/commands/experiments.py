@@ -321,7 +321,8 @@ def run_list(args: argparse.Namespace) -> int:
     if not entries:
         print("No experiment is running." if not args.all else "No experiment.")
         return 0
-    rows = [dict(e, start=_time(e.get("startTime")), end=_time(e.get("endTime"))) for e in entries]
+    rows = [dict(e, start=_time(e.get("startTime")), end=_time(e.get("endTime")),
+                 url=None if e.get("status") in ENDED else e.get("url")) for e in entries]
     print(_table(rows, [("id", "ID"), ("name", "NAME"), ("status", "STATUS"), ("platform", "PLATFORM"),
                         ("manager", "MANAGER"), ("port", "PORT"), ("start", "STARTED"), ("end", "ENDED"),
                         ("url", "URL")]))
