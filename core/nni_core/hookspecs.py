@@ -54,8 +54,8 @@ def register_algorithms(register: Callable[[Algorithm], None]) -> None:
     """Register tuners, assessors and advisors under the names a config uses.
 
     Fires once, when the plugin set is loaded. Call ``register(Algorithm(...))`` per name
-    (``TPE``, ``Random``, ``Medianstop``, ...). Names are matched as NNI does (case-sensitive
-    builtin names); a duplicate name within one kind is an error naming both distributions.
+    (``TPE``, ``Random``, ``Medianstop``, ...). Configs match names case-insensitively, as NNI
+    does; a duplicate name within one kind is an error naming both distributions.
     """
 
 

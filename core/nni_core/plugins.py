@@ -79,6 +79,7 @@ class PluginSet:
     managers: dict[str, ManagerLauncher] = attrs.Factory(dict)
     conflicts: dict[tuple[str, str], str] = attrs.Factory(dict)
     _claims: dict[tuple[str, str], list[str]] = attrs.Factory(dict)
+    _owners: dict[Any, str] = attrs.Factory(dict)  # registered item -> name of the plugin that registered it
 
     @property
     def hook(self) -> Any:
@@ -106,7 +107,7 @@ class PluginSet:
             if info.builtin and not include_builtins:
                 continue
             plugin = self.manager.get_plugin(name)
-            owned = (lambda item: item.distribution == info.distribution)
+            owned = (lambda item: self._owners.get(item) == name)
             rows.append({
                 "name": name,
                 "distribution": info.distribution,
@@ -140,10 +141,12 @@ class PluginSet:
         for impl in caller.get_hookimpls():
             info = self.infos[impl.plugin_name]
 
-            def register(item: Any, _distribution: str = info.distribution) -> None:
+            def register(item: Any, _distribution: str = info.distribution, _plugin: str = impl.plugin_name) -> None:
                 item_kind = kind or item.kind
                 key = (item_kind, item.name) if kind is None else item.name
-                self._add(table, key, (item_kind, item.name), attrs.evolve(item, distribution=_distribution))
+                owned = attrs.evolve(item, distribution=_distribution)
+                self._owners[owned] = _plugin
+                self._add(table, key, (item_kind, item.name), owned)
 
             try:
                 impl.function(register=register)
