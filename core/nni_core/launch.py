@@ -369,14 +369,13 @@ def check_algorithm(plugins: Any, kind: str, spec: dict[str, Any], base_dir: Pat
     not installed or cannot be imported. Cheap: modules are located, not imported."""
     name = spec.get("name")
     if name:
-        algorithm = plugins.algorithm(kind, name)
-        if algorithm is None:
-            known = ", ".join(plugins.algorithm_names(kind)) or "none"
-            raise UsageError(f"unknown {kind} {name!r} ({kind}.name); installed {kind}s: {known}")
+        from nni_core.algorithms.factory import find_algorithm
+
+        algorithm = find_algorithm(kind, name, plugins)  # unknown names: its one-line UsageError
         module = algorithm.class_path.partition(":")[0]
         if module and _find_spec(module) is None:
-            hint = f"; install {algorithm.requires}" if algorithm.requires else ""
-            raise UsageError(f"{kind} {name!r} cannot be imported: module {module!r} is missing{hint}")
+            install = algorithm.requires or algorithm.distribution or "the package that provides it"
+            raise UsageError(f"{kind} {algorithm.name!r} cannot be imported: module {module!r} is missing; install {install}")
         return
     class_name = spec.get("className")
     if not class_name:
