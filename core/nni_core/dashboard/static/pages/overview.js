@@ -106,7 +106,7 @@ export function mount(root) {
         h('div.value', { id: 'ov-best' }, state.best ? fmtNumber(state.best.final) : '–')),
     );
 
-    if (changes.trials || changes.profile) {
+    if (changes.trials || changes.profile || !best.firstChild) {
       const b = state.best;
       best.replaceChildren(b
         ? h('div', null,
@@ -132,7 +132,9 @@ export function mount(root) {
         ['Directory', prof.logDir || '–'],
       ]));
     }
-    if (changes.profile) config.textContent = JSON.stringify(p, null, 2);
+    if (changes.profile || !config.textContent) {
+      config.textContent = state.profile ? JSON.stringify(p, null, 2) : 'The experiment has not been submitted to this manager yet.';
+    }
   }
   return { update };
 }
