@@ -162,6 +162,7 @@ class Engine:
         self.duration_timer: asyncio.TimerHandle | None = None
         self.use_channel = True
         self.launch_failures = 0
+        self.limits: dict[str, float | None] = {}  # maxTrialDuration / maxExperimentDuration in seconds
         self._wake = asyncio.Event()
         self._scheduler: asyncio.Task | None = None
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuner")
@@ -311,7 +312,7 @@ class Engine:
         except TrainingServiceError as error:
             self._fail(f"training service: {error}")
             return {"experiment_id": self.state.id} if self.action == "create" else None
-        self.trial_limits = limits
+        self.limits = limits
         await self._tuner_call("update_search_space", params.get("searchSpace") or {})
         if self.action == "resume":
             await self._resume()
@@ -540,7 +541,7 @@ class Engine:
         self._arm_trial_timer(trial)
 
     def _arm_trial_timer(self, trial: Trial, already_ran_ms: int = 0) -> None:
-        limit = getattr(self, "trial_limits", {}).get("maxTrialDuration")
+        limit = self.limits.get("maxTrialDuration")
         if limit is None:
             return
         delay = max(0.0, limit - already_ran_ms / 1000)
@@ -560,7 +561,7 @@ class Engine:
         if self.duration_timer is not None:
             self.duration_timer.cancel()
             self.duration_timer = None
-        limit = getattr(self, "trial_limits", {}).get("maxExperimentDuration")
+        limit = self.limits.get("maxExperimentDuration")
         if limit is None:
             self.duration_exceeded = False
             return
@@ -751,8 +752,7 @@ class Engine:
             value = params_in.get("maxExperimentDuration")
             seconds = parse_duration(value, "params.maxExperimentDuration")
             params["maxExperimentDuration"] = value
-            if hasattr(self, "trial_limits"):
-                self.trial_limits["maxExperimentDuration"] = seconds
+            self.limits["maxExperimentDuration"] = seconds
         else:
             space = params_in.get("searchSpace")
             if not isinstance(space, dict):
