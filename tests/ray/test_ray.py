@@ -97,8 +97,8 @@ def test_twenty_trials_at_concurrency_four_use_both_nodes(ray_cluster, tmp_path,
         assert os.path.dirname(interpreter) == os.path.dirname(sys.executable), interpreter
         assert "to stderr" in (Path(trial["logPath"]) / "trial.stderr").read_text()
     assert sdks.count("nni") == 4 and sdks.count("core") == 16  # unchanged `import nni` trials too
-    jobs = ray_jobs(ray_cluster, "rayexp20")
-    assert len(jobs) == 20 and {str(j.status.value) for j in jobs} == {"SUCCEEDED"}
+    jobs = wait_for(lambda: len(js := ray_jobs(ray_cluster, "rayexp20")) == 20
+                    and {str(j.status.value) for j in js} == {"SUCCEEDED"} and js, 30, "20 Ray jobs SUCCEEDED")
     assert {node_of(j) for j in jobs} == {HEAD, WORKER}
 
 
@@ -162,7 +162,8 @@ def test_cancel_and_max_trial_duration_stop_the_ray_job(ray_cluster, tmp_path, c
         wait_for(lambda: {t["trialJobId"]: t["status"] for t in manager.trials()}[timed] == "EARLY_STOPPED",
                  150, "the trial past maxTrialDuration")
         for trial_id, pid in pids.items():
-            assert str(job_of(ray_cluster, "raystop", trial_id).status.value) == "STOPPED"
+            wait_for(lambda: str(job_of(ray_cluster, "raystop", trial_id).status.value) == "STOPPED", 30,
+                     f"Ray job of {trial_id} STOPPED")
             wait_for(lambda: not alive(pid), 30, f"trial process {pid} gone")
     finally:
         manager.stop()

@@ -385,6 +385,13 @@ class RayTrainingService(TrainingService):
             if status in TERMINAL:
                 await self._drain(trial)
                 return info
+            if trial.relay.exit is not None:
+                # The entrypoint's last record: everything before it is applied, and the trial is
+                # over even if Ray has not marked the job yet (it frees the job's resources itself).
+                if trial.tail is not None:
+                    trial.tail.cancel()
+                    trial.tail = None
+                return info
             trial.wake.clear()
             try:
                 await asyncio.wait_for(trial.wake.wait(), STATUS_POLL_S)
@@ -442,7 +449,7 @@ class RayTrainingService(TrainingService):
         exit_record = trial.relay.exit
         exit_code: int | None
         sig: int | None
-        if status == "STOPPED":
+        if status == "STOPPED" or (trial.canceled and exit_record is None):
             exit_code = None
             sig = (exit_record or {}).get("signal") or signal.SIGTERM
         elif exit_record is not None:
@@ -453,7 +460,7 @@ class RayTrainingService(TrainingService):
             exit_code = info.driver_exit_code if getattr(info, "driver_exit_code", None) else 1
             sig = None
             self._write_note(trial, f"Ray job {trial.job_id} failed: {info.message}")
-        if status != "SUCCEEDED" and info.message:
+        if status in ("FAILED", "STOPPED") and info.message:
             _logger.info("trial %s: Ray job %s %s: %s", trial.spec.trial_id, trial.job_id, status, info.message)
         if not trial.started:  # ended while pending (canceled): it still gets a start for the record
             self.events.trial_started(trial.spec.trial_id, _now_ms())
