@@ -166,6 +166,8 @@ class Engine:
         self._wake = asyncio.Event()
         self._scheduler: asyncio.Task | None = None
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuner")
+        # metric commits (fsync) off the loop; every other store write stays on the loop thread
+        self._store_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store")
         self._on_stop: list[Callable[[], None]] = []
 
     # --- opening --------------------------------------------------------------------------------
@@ -638,6 +640,23 @@ class Engine:
     def handle_metric(self, trial_id: str, metric_text: Any) -> None:
         """Validate, store (committed), record and forward one metric record of a trial.
         Garbage is logged with the reason and dropped."""
+        checked = self._check_metric(trial_id, metric_text)
+        if checked is not None:
+            assert self.store is not None
+            self.store.add_metric(checked[0])
+            self._apply_metric(*checked)
+
+    async def handle_metric_async(self, trial_id: str, metric_text: Any) -> None:
+        """``handle_metric`` with the commit (an fsync) in the store thread: the event loop keeps
+        serving other trials meanwhile, and the caller still returns only once it is durable."""
+        checked = self._check_metric(trial_id, metric_text)
+        if checked is not None:
+            assert self.store is not None
+            await asyncio.get_running_loop().run_in_executor(self._store_pool, self.store.add_metric, checked[0])
+            self._apply_metric(*checked)
+
+    def _check_metric(self, trial_id: str, metric_text: Any) -> tuple[dict[str, Any], Trial, Any] | None:
+        """(MetricData row, trial, decoded value) of a usable record; None (logged) otherwise."""
         def ignore(reason: str) -> None:
             _logger.warning("ignored a metric from trial %s: %s", trial_id, reason)
 
@@ -676,11 +695,16 @@ class Engine:
         entry = {"timestamp": now_ms(), "trialJobId": trial_id,
                  "parameterId": None if parameter_id is None else str(parameter_id),
                  "type": kind, "sequence": sequence, "data": json.dumps(value_text)}
-        assert self.store is not None
-        self.store.add_metric(entry)  # committed before the trial hears back
+        return entry, trial, value
+
+    def _apply_metric(self, entry: dict[str, Any], trial: Trial, value: Any) -> None:
+        """Record a committed metric in the state and tell the tuner or the assessor."""
+        if entry["type"] == "FINAL" and trial.final is not None:
+            _logger.warning("ignored a metric from trial %s: a final result was already reported", trial.id)
+            return
         self.state.metrics.append(entry)
         trial.metrics.append(entry)
-        if kind == "FINAL":
+        if entry["type"] == "FINAL":
             trial.final = entry
             if trial.parameter_id in self.tuner_ids:
                 self._tuner_notify("receive_trial_result", trial.parameter_id,
@@ -709,7 +733,7 @@ class Engine:
 
     # --- trial channel ------------------------------------------------------------------------------
 
-    def channel_command(self, trial_id: str, command: Any) -> int:
+    async def channel_command(self, trial_id: str, command: Any) -> int:
         """A PUT on ``/env/<env>/<trial>``: the HTTP status to answer."""
         channel = self.channels.get(trial_id)
         if channel is None or channel.closed:
@@ -723,7 +747,7 @@ class Engine:
             # get_next_parameter() must not block the trial forever
             channel.put({"type": "parameter", "parameter": json.dumps(trial.parameter)})
         elif kind == "metric":
-            self.handle_metric(trial_id, command.get("metric"))
+            await self.handle_metric_async(trial_id, command.get("metric"))
         else:
             _logger.warning("trial %s sent an unknown command %r", trial_id, kind)
         return 200
@@ -875,6 +899,7 @@ class Engine:
             self._save_profile()
         state.status = "STOPPED"
         self._mirror_registry()
+        self._store_pool.shutdown(wait=True)  # pending metric commits finish before the close
         if self.store is not None:
             self.store.close()
         self._pool.shutdown(wait=False, cancel_futures=True)

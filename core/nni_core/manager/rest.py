@@ -272,7 +272,7 @@ def channel_routes(engine: Engine) -> list[BaseRoute]:
             _logger.warning("trial %s sent a body that is not JSON", trial_id)
             return Response(b"", status_code=400)
         try:
-            status = engine.channel_command(trial_id, command)
+            status = await engine.channel_command(trial_id, command)
         except Exception:  # noqa: BLE001 - a trial's garbage never takes the manager down
             _logger.exception("trial %s: command failed", trial_id)
             status = 200
