@@ -129,9 +129,9 @@ def run_nnictl(folder: Path) -> dict[str, float]:
     return {"launch": launch, "first_trial": first, "stop": stop}
 
 
-def attempt(tool: str, run, folder: Path, failures: dict[str, list[str]], tries: int = 3) -> dict[str, float]:  # noqa: ANN001
+def attempt(tool: str, run, folder: Path, failures: dict[str, list[str]], tries: int = 3) -> dict[str, float] | None:  # noqa: ANN001
     """One measured run; a run that fails (NNI's manager errs on busy machines) is counted in
-    ``failures`` and tried again in a fresh folder."""
+    ``failures`` and tried again in a fresh folder; None after ``tries`` failures."""
     for number in range(tries):
         target = folder if number == 0 else folder.with_name(f"{folder.name}-retry{number}")
         if number:
@@ -142,7 +142,7 @@ def attempt(tool: str, run, folder: Path, failures: dict[str, list[str]], tries:
         except (RuntimeError, subprocess.CalledProcessError) as error:
             failures[tool].append(str(error)[:300])
             print(f"{tool}: run failed ({str(error)[:200]}); trying again", file=sys.stderr)
-    raise RuntimeError(f"{tool} failed {tries} times in a row: {failures[tool][-1]}")
+    return None
 
 
 def help_time(command: list[str], runs: int) -> float:
@@ -177,10 +177,16 @@ def main() -> int:
                 folder = Path(tmp, f"{tool}-{i}")
                 folder.mkdir()
                 (folder / "config.yml").write_text(CONFIG)
-                results[tool].append(attempt(tool, run, folder, failures))
+                measured = attempt(tool, run, folder, failures)
+                if measured is None:
+                    continue
+                results[tool].append(measured)
                 print(f"{tool} run {i + 1}: " + ", ".join(f"{k} {v:.3f} s" for k, v in results[tool][-1].items()),
                       file=sys.stderr)
     core_bin = [str(Path(sys.executable).parent / "nni-core")]
+    if not all(results.values()):
+        print(f"no successful run of {[t for t, r in results.items() if not r]}: {failures}", file=sys.stderr)
+        return 2
     medians = {tool: {k: statistics.median(r[k] for r in runs) for k in TARGETS} for tool, runs in results.items()}
     medians["nni-core"]["help"] = help_time(core_bin, 10)
     medians["nnictl"]["help"] = help_time([str(nni_bin("nnictl"))], 3)
