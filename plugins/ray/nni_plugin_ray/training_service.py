@@ -12,8 +12,9 @@ How a trial travels:
 * **metrics and logs** come back through Ray: the entrypoint relays the trial's stdout, stderr,
   ``trial.log`` and ``.nni/metrics`` records as lines of the job's log, which this service follows
   over the Job API's log stream and writes into the trial folder. A trial therefore never needs
-  the manager's address, nor a filesystem shared with it. When the job ends, the complete log is
-  read once more, so a record the stream missed is not lost.
+  the manager's address, nor a filesystem shared with it. The entrypoint's exit record ends the
+  trial; a job that ends without one has its complete log read once more, so a record the stream
+  missed is not lost.
 * **status**: Ray's PENDING / RUNNING / SUCCEEDED / FAILED / STOPPED; a trial that waits for
   resources is explained in the experiment's log (which resources, and whether any node has them).
 * **cancel** (and maxTrialDuration, which the manager turns into a cancel) stops the job; Ray
