@@ -142,6 +142,11 @@ def main():
     code = child.returncode
     emit("exit", code=code if code >= 0 else None, signal=-code if code < 0 else None)
     shutil.rmtree(trial_dir, ignore_errors=True)
+    for folder in (os.path.dirname(trial_dir), os.path.dirname(os.path.dirname(trial_dir))):
+        try:
+            os.rmdir(folder)  # only when no other trial of the experiment is on this node
+        except OSError:
+            break
     sys.exit(code if code >= 0 else 128 - code)
 
 
