@@ -24,6 +24,11 @@ def load_object(import_path: str) -> Any:
     return obj
 
 
+def resolve(value: Any) -> Any:
+    """A registered value given as an import path (``"pkg.mod:Name"``) is imported on first use."""
+    return load_object(value) if isinstance(value, str) else value
+
+
 def _never(_v1_config: dict) -> bool:
     return False
 
@@ -46,6 +51,10 @@ class V1Legacy:
 class Platform:
     """A training-service platform (``trainingService.platform``).
 
+    Every field that holds code may be given as an import path (``"pkg.mod:Name"``) instead, and
+    should be: the plugin is then loaded without importing its config classes, which keeps every
+    ``nni-core`` command's start fast. Use the methods below to read them.
+
     name: the value of ``platform`` in a config.
     config_class: attrs class of this platform's ``trainingService`` section, a subclass of
         ``nni_core.config.TrainingServiceConfig``.
@@ -61,15 +70,44 @@ class Platform:
     """
 
     name: str
-    config_class: type
-    convert_v1: Callable[..., dict] | None = None
-    keeps_v1: Callable[[dict], bool] = _never
+    config_class: type | str
+    convert_v1: Callable[..., dict] | str | None = None
+    keeps_v1: Callable[[dict], bool] | str = _never
     v1_names: tuple[str, ...] = ()
-    v1_legacy: V1Legacy | None = None
+    v1_legacy: V1Legacy | str | None = None
     training_service: str | None = None
     description: str = ""
     # Filled in by the core when it records the registration.
     distribution: str = ""
+
+    def section_class(self) -> type:
+        return resolve(self.config_class)
+
+    def v1_converter(self) -> Callable[..., Any] | None:
+        return resolve(self.convert_v1)
+
+    def keeps_v1_form(self, v1_config: dict) -> bool:
+        return bool(resolve(self.keeps_v1)(v1_config))
+
+    def v1_rules(self) -> V1Legacy | None:
+        return resolve(self.v1_legacy)
+
+
+def section_validator(section_class: type | str, check: Callable[..., None] | str) -> Any:
+    """A ``validate_config`` hook implementation for a platform plugin: runs
+    ``check(section, problems, path)`` on every ``trainingService`` section of ``section_class``
+    (one, or each member of a hybrid list). Either may be an import path, imported on first use.
+    Use as ``validate_config = section_validator("pkg.config:MyConfig", "pkg.config:check")``."""
+    from nni_core.hookspecs import hookimpl
+
+    @hookimpl
+    def validate_config(config: Any, problems: Any) -> None:
+        cls = resolve(section_class)
+        for path, section in config.training_services():
+            if isinstance(section, cls):
+                resolve(check)(section, problems, path)
+
+    return validate_config
 
 
 @attrs.frozen

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import attrs
 import pluggy
 
 from nni_core import hookspecs
-from nni_core.components import Algorithm, ManagerLauncher, Platform
+from nni_core.components import Algorithm, ManagerLauncher, Platform, load_object
 from nni_core.errors import PluginError
 
-if sys.version_info >= (3, 10):
-    from importlib import metadata
-else:  # entry_points(group=...) and EntryPoint.dist arrived in 3.10
-    import importlib_metadata as metadata
 
 ENTRY_POINT_GROUP = "nni_core"
 LOAD_ENV = "NNI_CORE_PLUGINS"
@@ -39,7 +36,7 @@ DEFAULT_PLUGINS = (
     "nni_core.commands.plugins",
     "nni_core.commands.config",
     "nni_core.commands.experiments",
-    "nni_core.algorithms.builtin",
+    "nni_core.default_plugins.algorithms",
 )
 
 
@@ -177,8 +174,75 @@ def _selected_names(environ: dict[str, str]) -> set[str] | None:
     return {name.strip() for name in environ[LOAD_ENV].split(",") if name.strip()}
 
 
-def _entry_points() -> Iterable[Any]:
-    return metadata.entry_points(group=ENTRY_POINT_GROUP)
+@attrs.frozen
+class FoundEntryPoint:
+    """An entry point of the ``nni_core`` group and the distribution that declares it."""
+
+    name: str
+    value: str
+    distribution: str
+    version: str
+
+    def load(self) -> Any:
+        return load_object(self.value)  # an entry point's value is "module" or "module:attribute"
+
+
+def _scan_entry_points() -> list[FoundEntryPoint]:
+    # importlib.metadata costs tens of milliseconds to import: only a cache miss pays for it
+    if sys.version_info >= (3, 10):
+        from importlib import metadata
+    else:  # entry_points(group=...) and EntryPoint.dist arrived in 3.10
+        import importlib_metadata as metadata
+
+    found = []
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(entry_point, "dist", None)
+        found.append(FoundEntryPoint(entry_point.name, entry_point.value,
+                                     dist.name if dist is not None else "unknown distribution",
+                                     dist.version if dist is not None else ""))
+    return found
+
+
+def _entry_points_cache() -> tuple[Path, dict[str, int]]:
+    """Where the scan of this interpreter's sys.path is cached, and what makes it stale.
+
+    Installing or removing a distribution adds or removes a ``*.dist-info`` folder, which
+    changes its sys.path folder's modification time; any such change invalidates the cache.
+    """
+    import hashlib
+
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = hashlib.sha256("\0".join([sys.executable, *sys.path]).encode()).hexdigest()[:16]
+    stamps = {}
+    for folder in sys.path:
+        try:
+            stamps[folder] = os.stat(folder or ".").st_mtime_ns
+        except OSError:
+            stamps[folder] = -1
+    return Path(root, "nni-core", f"entry-points-{key}.json"), stamps
+
+
+def _entry_points() -> list[FoundEntryPoint]:
+    """The group's entry points. Scanning every installed distribution costs tens of
+    milliseconds on each start, so the result is kept until sys.path's folders change."""
+    import json
+
+    path, stamps = _entry_points_cache()
+    try:
+        cached = json.loads(path.read_text())
+        if cached["stamps"] == stamps:
+            return [FoundEntryPoint(*row) for row in cached["entryPoints"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found = _scan_entry_points()
+    try:  # a cache that cannot be written only costs the next start a scan
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps({"stamps": stamps, "entryPoints": [attrs.astuple(e) for e in found]}))
+        temporary.replace(path)
+    except OSError:
+        pass
+    return found
 
 
 def load_plugins(
@@ -209,9 +273,7 @@ def load_plugins(
         if entry_point.name in seen:  # the same distribution visible twice on sys.path
             continue
         seen.add(entry_point.name)
-        dist = getattr(entry_point, "dist", None)
-        dist_name = dist.name if dist is not None else "unknown distribution"
-        version = dist.version if dist is not None else ""
+        dist_name, version = entry_point.distribution, entry_point.version
         try:
             plugin = entry_point.load()
             pm.register(plugin, name=entry_point.name)

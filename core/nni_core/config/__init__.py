@@ -10,7 +10,7 @@ Public API::
 
 Platform sections subclass ``TrainingServiceConfig`` in their plugins, declaring fields with
 ``field(type, default, path=..., check=...)`` (``nni_core.config.types`` as ``T``), and check
-their sections with ``validate_config = section_validator(TheirConfig, check)``. Importing
+their sections with ``nni_core.components.section_validator``. Importing
 this package stays cheap: YAML is only imported when a file is read.
 """
 
@@ -20,7 +20,6 @@ from nni_core.config.experiment import (
     ExperimentConfig,
     SharedStorageConfig,
     TrainingServiceConfig,
-    section_validator,
 )
 from nni_core.config.loader import LoadedConfig, canonical_json, config_from_json, load_config
 from nni_core.config.model import MISSING, Bound, Context, Section, field, join
@@ -29,7 +28,6 @@ from nni_core.config.problems import ConfigError, Problem, Problems
 __all__ = [
     "T", "field", "join", "Section", "Bound", "Context", "MISSING",
     "ExperimentConfig", "TrainingServiceConfig", "AlgorithmConfig", "SharedStorageConfig",
-    "section_validator",
     "Problems", "Problem", "ConfigError",
     "LoadedConfig", "load_config", "canonical_json", "config_from_json",
 ]

@@ -141,21 +141,6 @@ class TrainingServiceConfig(Section):
                              expected="an existing folder (relative paths start at the config's folder)")
 
 
-def section_validator(section_class: type, check: Any) -> Any:
-    """A ``validate_config`` hook implementation for a platform plugin: runs
-    ``check(section, problems, path)`` on every ``trainingService`` of ``section_class``
-    (one, or each member of a hybrid list). Use as ``validate_config = section_validator(...)``."""
-    from nni_core.hookspecs import hookimpl
-
-    @hookimpl
-    def validate_config(config: ExperimentConfig, problems: Any) -> None:
-        for path, ts in config.training_services():
-            if isinstance(ts, section_class):
-                check(ts, problems, path)
-
-    return validate_config
-
-
 def bind_training_service(raw: Any, ctx: Context, path: str, member: bool = False) -> Any:
     """Pick the section class of a ``trainingService`` mapping by its ``platform``
     (``member``: one of a list)."""
@@ -178,7 +163,7 @@ def bind_training_service(raw: Any, ctx: Context, path: str, member: bool = Fals
         ctx.problems.add(join(path, "platform"), f"unknown platform{hint}", got=name,
                          expected=f"one of the installed platforms: {installed}")
         return REPORTED
-    return platform.config_class.bind(raw, ctx, path)
+    return platform.section_class().bind(raw, ctx, path)
 
 
 # --- the experiment ---------------------------------------------------------------------------------

@@ -102,14 +102,15 @@ def load_config(path: str | os.PathLike, plugins: Any = None) -> LoadedConfig:
     if platform is None:
         unknown_platform(v1_platform, plugins.platforms, problems, "trainingServicePlatform")
         problems.raise_if_any(path)
-    if platform.keeps_v1(content):
-        if platform.v1_legacy is None:
+    if platform.keeps_v1_form(content):
+        rules = platform.v1_rules()
+        if rules is None:
             problems.add("trainingServicePlatform", f"platform {platform.name!r} keeps v1 configs but has no v1 checks",
                          got=v1_platform)
             problems.raise_if_any(path)
         from nni_core.config.v1_schema import validate_legacy
 
-        v1 = validate_legacy(content, platform.v1_legacy, path, problems)
+        v1 = validate_legacy(content, rules, path, problems)
         problems.raise_if_any(path)
         return LoadedConfig(path, 1, "v1-legacy", None, v1=v1, warnings=list(problems.warnings))
 

@@ -99,9 +99,8 @@ class V1Conversion:
     def convert_platform(self, name: str) -> Any:
         """Convert with another platform's converter (a hybrid config's members)."""
         platform = find_platform(name, self.platforms)
-        if platform is None or platform.convert_v1 is None:
-            return None
-        return platform.convert_v1(self)
+        converter = platform.v1_converter() if platform is not None else None
+        return converter(self) if converter is not None else None
 
     def leftovers(self, src: Any, where: str) -> None:
         if isinstance(src, dict):
@@ -134,7 +133,8 @@ def to_v2(v1_config: dict, platforms: dict[str, Any], problems: Problems) -> dic
     if platform is None:
         unknown_platform(name, platforms, problems, "trainingServicePlatform")
         return None
-    if platform.convert_v1 is None:
+    converter = platform.v1_converter()
+    if converter is None:
         problems.add("trainingServicePlatform", f"platform {platform.name!r} has no v2 form to convert to",
                      got=name, expected="the v1 config as it is (nni-core validate/launch take it)")
         return None
@@ -165,7 +165,7 @@ def to_v2(v1_config: dict, platforms: dict[str, Any], problems: Problems) -> dic
         if algorithm is not None:
             v2[kind] = algorithm
 
-    v2["trainingService"] = platform.convert_v1(conv)
+    v2["trainingService"] = converter(conv)
 
     storage = v1.pop("sharedStorage", None)
     if storage:

@@ -11,21 +11,20 @@ Copy this package to start a platform plugin. What nni-core needs from a platfor
 from __future__ import annotations
 
 from nni_core import hookimpl
-from nni_core.components import Platform
-from nni_core.config import section_validator
-
-from nni_plugin_template.config import TemplateConfig, check
+from nni_core.components import Platform, section_validator
 
 
 @hookimpl
 def register_platforms(register):
     register(Platform(
         name="template",
-        config_class=TemplateConfig,
+        # code is named by import path: imported only when a config or an experiment needs it
+        config_class="nni_plugin_template.config:TemplateConfig",
         training_service="nni_plugin_template.training_service:NiceTrainingService",
         description="trials run on this machine at a lower CPU priority (nice)",
     ))
 
 
 # runs ``check`` on every trainingService section of this platform (hybrid lists included)
-validate_config = section_validator(TemplateConfig, check)
+validate_config = section_validator("nni_plugin_template.config:TemplateConfig",
+                                    "nni_plugin_template.config:check")

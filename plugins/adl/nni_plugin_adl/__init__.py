@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from nni_core import hookimpl
-from nni_core.components import Platform, V1Legacy
-from nni_core.config import section_validator
-
-from nni_plugin_adl.config import AdlConfig, check, keeps_v1, v1_schema
+from nni_core.components import Platform, section_validator
 
 
 @hookimpl
 def register_platforms(register):
     register(Platform(
         name="adl",
-        config_class=AdlConfig,
-        keeps_v1=keeps_v1,
-        v1_legacy=V1Legacy(schema=v1_schema),
+        config_class="nni_plugin_adl.config:AdlConfig",
+        keeps_v1="nni_plugin_adl.config:keeps_v1",
+        v1_legacy="nni_plugin_adl.config:V1_RULES",
         description="trials as AdaptDL jobs on Kubernetes (v1 configs)",
     ))
 
 
-validate_config = section_validator(AdlConfig, check)
+validate_config = section_validator("nni_plugin_adl.config:AdlConfig", "nni_plugin_adl.config:check")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import attrs
 
+from nni_core.components import V1Legacy
 from nni_core.config import Problems, T, TrainingServiceConfig, field
 from nni_core.config import v1_schema as S
 
@@ -43,3 +44,7 @@ def v1_schema() -> dict:
             S.Opt("memorySize"): S.type_(str),
         },
     }
+
+
+# NNI's v1 schema check for the adl configs this platform keeps as v1
+V1_RULES = V1Legacy(schema=v1_schema)

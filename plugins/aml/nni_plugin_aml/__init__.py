@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from nni_core import hookimpl
-from nni_core.components import Platform
-from nni_core.config import section_validator
-
-from nni_plugin_aml.config import AmlConfig, check, convert_v1
+from nni_core.components import Platform, section_validator
 
 
 @hookimpl
 def register_platforms(register):
     register(Platform(
         name="aml",
-        config_class=AmlConfig,
-        convert_v1=convert_v1,
+        config_class="nni_plugin_aml.config:AmlConfig",
+        convert_v1="nni_plugin_aml.config:convert_v1",
         description="trials as Azure Machine Learning runs",
     ))
 
 
-validate_config = section_validator(AmlConfig, check)
+validate_config = section_validator("nni_plugin_aml.config:AmlConfig", "nni_plugin_aml.config:check")

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from nni_core import hookimpl
-from nni_core.components import Platform
-from nni_core.config import section_validator
-
-from nni_plugin_dlc.config import DlcConfig, check
+from nni_core.components import Platform, section_validator
 
 
 @hookimpl
 def register_platforms(register):
     register(Platform(
         name="dlc",
-        config_class=DlcConfig,
+        config_class="nni_plugin_dlc.config:DlcConfig",
         description="trials as Alibaba Cloud PAI-DLC jobs",
     ))
 
 
-validate_config = section_validator(DlcConfig, check)
+validate_config = section_validator("nni_plugin_dlc.config:DlcConfig", "nni_plugin_dlc.config:check")

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from nni_core import hookimpl
-from nni_core.components import Platform
-from nni_core.config import section_validator
-
-from nni_plugin_hybrid.config import HybridConfig, check, convert_v1
+from nni_core.components import Platform, section_validator
 
 
 @hookimpl
 def register_platforms(register):
     register(Platform(
         name="hybrid",
-        config_class=HybridConfig,
-        convert_v1=convert_v1,
+        config_class="nni_plugin_hybrid.config:HybridConfig",
+        convert_v1="nni_plugin_hybrid.config:convert_v1",
         description="trials spread over several training services (a trainingService list)",
     ))
 
 
-validate_config = section_validator(HybridConfig, check)
+validate_config = section_validator("nni_plugin_hybrid.config:HybridConfig", "nni_plugin_hybrid.config:check")

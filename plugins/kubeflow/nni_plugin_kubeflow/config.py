@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from nni_core.components import V1Legacy
 from nni_core.config import Bound, Context, Problems, Section, T, TrainingServiceConfig, field
 from nni_core.config import v1_schema as S
 from nni_core.config.k8s import K8sStorageConfig, convert_v1_storage
@@ -166,3 +167,7 @@ def v1_check(v1: dict, problems: Problems) -> None:
         problems.add("kubeflowConfig.azureStorage", "is not set")
     elif storage is None and section.get("azureStorage"):
         problems.add("kubeflowConfig.storage", "is not set", expected="azureStorage")
+
+
+# NNI's v1 schema check for the configs this platform keeps as v1 (reuse: false)
+V1_RULES = V1Legacy(schema=v1_schema, resolve_paths=v1_resolve_paths, check=v1_check)

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from nni_core import hookimpl
-from nni_core.components import Platform
-from nni_core.config import section_validator
-
-from nni_plugin_local.config import LocalConfig, check, convert_v1
+from nni_core.components import Platform, section_validator
 
 
 @hookimpl
 def register_platforms(register):
     register(Platform(
         name="local",
-        config_class=LocalConfig,
-        convert_v1=convert_v1,
+        config_class="nni_plugin_local.config:LocalConfig",
+        convert_v1="nni_plugin_local.config:convert_v1",
         training_service="nni_plugin_local.training_service:LocalTrainingService",
         description="trials run as processes on this machine",
     ))
 
 
-validate_config = section_validator(LocalConfig, check)
+validate_config = section_validator("nni_plugin_local.config:LocalConfig", "nni_plugin_local.config:check")

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from nni_core import hookimpl
-from nni_core.components import Platform
-from nni_core.config import section_validator
-
-from nni_plugin_openpai.config import OpenpaiConfig, check, convert_v1
+from nni_core.components import Platform, section_validator
 
 
 @hookimpl
 def register_platforms(register):
     register(Platform(
         name="openpai",
-        config_class=OpenpaiConfig,
-        convert_v1=convert_v1,
+        config_class="nni_plugin_openpai.config:OpenpaiConfig",
+        convert_v1="nni_plugin_openpai.config:convert_v1",
         v1_names=("pai",),
         description="trials as OpenPAI jobs",
     ))
 
 
-validate_config = section_validator(OpenpaiConfig, check)
+validate_config = section_validator("nni_plugin_openpai.config:OpenpaiConfig", "nni_plugin_openpai.config:check")

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from nni_core import hookimpl
-from nni_core.components import Platform
-from nni_core.config import section_validator
+from nni_core.components import Platform, section_validator
 
-from nni_plugin_remote.config import RemoteConfig, check, convert_v1
 from nni_plugin_remote.preflight import configure_platform  # noqa: F401 (a hook implementation)
 
 
@@ -14,11 +12,11 @@ from nni_plugin_remote.preflight import configure_platform  # noqa: F401 (a hook
 def register_platforms(register):
     register(Platform(
         name="remote",
-        config_class=RemoteConfig,
-        convert_v1=convert_v1,
+        config_class="nni_plugin_remote.config:RemoteConfig",
+        convert_v1="nni_plugin_remote.config:convert_v1",
         training_service="nni_plugin_remote.training_service:RemoteTrainingService",
         description="trials on machines reached over SSH",
     ))
 
 
-validate_config = section_validator(RemoteConfig, check)
+validate_config = section_validator("nni_plugin_remote.config:RemoteConfig", "nni_plugin_remote.config:check")
