@@ -127,10 +127,11 @@ def test_ctrl_c_in_foreground_stops_the_experiment(tmp_path: Path) -> None:
     process = subprocess.Popen([sys.executable, "-m", "nni_core", "launch", str(config), "--foreground"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
     try:
-        entry = wait_for(lambda: next(iter(cli_json("list")), None), timeout=60, what="the launch")
+        # the entry appears when the launch reserves the id; its URL once the manager answers
+        entry = wait_for(lambda: next((e for e in cli_json("list") if e.get("url")), None), timeout=60,
+                         what="the manager of the launch")
         running = wait_for(lambda: [t for t in cli_json("trials", entry["id"]) if t["status"] == "RUNNING"],
                            timeout=60, what="a running trial")
-        entry = cli_json("list")[0]  # found while launching, it had no URL yet
         # the other commands that act on a running experiment
         space = tmp_path / "space.json"
         space.write_text(json.dumps({"x": {"_type": "uniform", "_value": [0, 2]}}))

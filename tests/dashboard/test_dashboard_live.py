@@ -65,8 +65,8 @@ def test_running_experiment_live_sort_curve_concurrency_stop_then_view(start_man
     tab.screenshot("trial-detail")
     # tick two trials for the intermediate-curves plot
     picked = [page.inner_text(f"#trial-table .vt-row[data-i='{i}'] .mono") for i in (0, 1)]
-    for i in (0, 1):
-        page.click(f"#trial-table .vt-row[data-i='{i}'] input.sel")
+    for trial in picked:  # by id: trials still arriving re-order the rows between two clicks
+        page.click(f"#trial-table .vt-row:has(.mono:text-is('{trial}')) input.sel")
     assert page.inner_text("#compare") == "Plot selected (2)"
 
     # change concurrency on the overview page; the manager applies it: three trials run at once
