@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
+from typing import Any, Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "nni"
@@ -43,3 +45,25 @@ def pip_install(python: Path, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
                     "--disable-pip-version-check", "--no-deps", "--no-build-isolation", *args],
                    check=True, capture_output=True, text=True)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "condition",
+             interval: float = 0.05) -> Any:
+    """Poll ``condition`` until it returns something truthy and return that; fail after ``timeout``.
+
+    Connection errors and half-written files count as "not yet" (a server starting, a file being
+    replaced); the last one is shown if the wait times out.
+    """
+    import requests
+
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except (requests.RequestException, OSError, ValueError, KeyError) as error:
+            last_error, value = error, None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f" ({last_error})" if last_error else ""))

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import requests
 
-from tests.cli.conftest import cli_json, processes_of, wait_for, write_experiment
+from tests.cli.conftest import cli_json, processes_of, write_experiment
+from tests.support import wait_for
 
 LAUNCHES = 20
 

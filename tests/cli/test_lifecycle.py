@@ -13,7 +13,8 @@ from pathlib import Path
 import requests
 
 from nni_core.registry import process_alive
-from tests.cli.conftest import cli, cli_json, processes_of, status_of, wait_for, write_experiment
+from tests.cli.conftest import cli, cli_json, processes_of, status_of, write_experiment
+from tests.support import wait_for
 
 
 def test_launch_run_export_stop(tmp_path: Path) -> None:

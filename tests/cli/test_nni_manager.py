@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.cli.conftest import cli_json, processes_of, status_of, wait_for, write_experiment
+from tests.cli.conftest import cli_json, processes_of, status_of, write_experiment
+from tests.support import wait_for
 
 pytest.importorskip("nni_node", reason="needs nni==3.0 (requirements-dev.txt)")
 

@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from nni_core.client import decode_metric
-from tests.dashboard.conftest import experiment_config, wait_for
+from tests.dashboard.conftest import experiment_config
+from tests.support import wait_for
 
 pytestmark = pytest.mark.timeout(180)
 POLL = "api/dashboard/v1/poll"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from nni_core.client import decode_metric
-from tests.dashboard.conftest import Page, experiment_config, wait_for
+from tests.dashboard.conftest import Page, experiment_config
+from tests.support import wait_for
 
 pytestmark = pytest.mark.timeout(240)
 

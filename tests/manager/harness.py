@@ -7,30 +7,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
+
+from tests.support import wait_for
 
 API = "/api/v1/nni"
 PYTHON = sys.executable
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "condition",
-              interval: float = 0.05) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (requests.RequestException, OSError, ValueError, KeyError) as error:
-            last_error, value = error, None
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f" ({last_error})" if last_error else ""))
 
 
 def make_config(code_dir: Path, command: str, **fields: Any) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def test_twenty_trials_with_the_nni_core_sdk(manager_factory, code_dir: Path) ->
         running_seen.add(len(manager.trials("RUNNING")))
         return manager.status() == "DONE"
 
-    from tests.manager.harness import wait_for
+    from tests.support import wait_for
     wait_for(done, 90, "DONE")
     assert max(running_seen) <= 4
     trials = manager.trials()

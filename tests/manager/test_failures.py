@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.manager.harness import PYTHON, final_value, make_config, wait_for
+from tests.manager.harness import PYTHON, final_value, make_config
+from tests.support import wait_for
 
 # Behaviour chosen by sequence id, like NNI's own status-zoo capture.
 ZOO_TRIAL = r"""

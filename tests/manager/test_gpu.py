@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from nni_plugin_local.gpu import Gpu, GpuScheduler
-from tests.manager.harness import PYTHON, make_config, wait_for
+from tests.manager.harness import PYTHON, make_config
+from tests.support import wait_for
 
 HOLD_TRIAL = r"""
 import os, time

@@ -29,7 +29,7 @@ def test_url_prefix_and_token(manager_factory, code_dir: Path) -> None:
                              json=make_config(code_dir, f"{PYTHON} trial.py", maxTrialNumber=2))
     assert response.status_code == 200
     # trials reach the channel through the prefix, with the token
-    from tests.manager.harness import wait_for
+    from tests.support import wait_for
 
     wait_for(lambda: requests.get(base + "/check-status", headers=auth, timeout=10).json()["status"] == "DONE",
              60, "DONE")
@@ -63,7 +63,7 @@ while os.path.exists(os.path.join(here, "hold")):
 def test_trial_channel_speaks_nni_3(manager_factory, code_dir: Path) -> None:
     """``/env/local-env/<trial>``: PUT 200; GET 408 when nothing is queued (after ~1 s), 200 with
     a command, 410 once the trial has ended (trial protocol §5)."""
-    from tests.manager.harness import wait_for
+    from tests.support import wait_for
 
     (code_dir / "trial.py").write_text(HOLD_TRIAL)  # never talks to the channel itself
     (code_dir / "hold").write_text("")
@@ -90,7 +90,7 @@ def test_trial_channel_speaks_nni_3(manager_factory, code_dir: Path) -> None:
 
 def test_status_changes_reach_the_registry(manager_factory, code_dir: Path) -> None:
     from nni_core.registry import Registry
-    from tests.manager.harness import wait_for
+    from tests.support import wait_for
 
     (code_dir / "trial.py").write_text(QUICK_TRIAL)
     manager = manager_factory()

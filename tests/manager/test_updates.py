@@ -7,7 +7,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.manager.harness import PYTHON, make_config, wait_for
+from tests.manager.harness import PYTHON, make_config
+from tests.support import wait_for
 
 # Trials hold until the test removes the "hold" file, so the test controls how many run.
 HOLD_TRIAL = r"""

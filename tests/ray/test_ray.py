@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.manager.harness import Manager, final_value, make_config, wait_for
+from tests.manager.harness import Manager, final_value, make_config
+from tests.support import wait_for
 from tests.ray.conftest import HEAD, WORKER, WORKER_RESOURCE
 from tests.ray.support import Harness
 

@@ -13,8 +13,9 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from tests.support import wait_for
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
@@ -31,16 +32,6 @@ def keygen(path: Path, passphrase: str = "") -> Path:
     return path
 
 
-def wait_until(condition, timeout: float = 20.0, interval: float = 0.02, what: str = "condition"):
-    """Poll ``condition`` until it returns a true value; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 class SshServer:
@@ -83,7 +74,7 @@ class SshServer:
             with socket.socket() as sock:
                 return sock.connect_ex((self.host, self.port)) == 0
 
-        wait_until(listening, what=f"sshd on port {self.port}")
+        wait_for(listening, what=f"sshd on port {self.port}")
 
     def connection_pids(self) -> list[int]:
         """The sshd processes serving this server's connections (children of the listener)."""

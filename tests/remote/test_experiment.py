@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import run_cli
+from tests.support import run_cli, wait_for
 
 from .helpers import runs
-from .sshd import free_port, keygen, wait_until
+from .sshd import free_port, keygen
 
 VENV_BIN = os.path.dirname(sys.executable)
 
@@ -32,9 +32,6 @@ def cli_json(*args: str):
 def status_of(experiment_id: str) -> str:
     return cli_json("show", experiment_id)["experiment"]["status"]
 
-
-def wait_for(condition, timeout: float, what: str):
-    return wait_until(condition, timeout=timeout, interval=0.2, what=what)
 
 TRIAL = """\
 import os, time
