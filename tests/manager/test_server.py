@@ -23,6 +23,11 @@ def test_url_prefix_and_token(manager_factory, code_dir: Path) -> None:
     auth = {"Authorization": "Bearer s3cret"}
     assert requests.get(base + "/check-status", headers=auth, timeout=10).json()["status"] == "INITIALIZED"
     assert requests.get(base + "/check-status?token=s3cret", timeout=10).status_code == 200
+    # a browser opening the dashboard with ?token= gets a cookie its page's own requests then carry
+    browser = requests.Session()
+    assert browser.get(manager.url + "/?token=s3cret", timeout=10).status_code == 200
+    assert browser.get(base + "/check-status", timeout=10).status_code == 200
+    assert requests.get(base + "/check-status", cookies={"nni_core_token": "wrong"}, timeout=10).status_code == 401
     outside = requests.get(manager.url.removesuffix("/pfx") + "/api/v1/nni/check-status", headers=auth, timeout=10)
     assert (outside.status_code, outside.text) == (404, 'Outside prefix "/pfx"')
     response = requests.post(base + "/experiment", headers=auth, timeout=30,

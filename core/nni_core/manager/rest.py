@@ -313,24 +313,41 @@ def dashboard_routes() -> list[BaseRoute]:
 
 
 class TokenGuard:
-    """Every request must carry ``Authorization: Bearer <token>`` or ``?token=<token>``."""
+    """Every request must carry the token: ``Authorization: Bearer <token>``, ``?token=<token>``,
+    or the cookie set when a page was opened with ``?token=`` (a browser cannot add a header to
+    the page's own script, style and API requests)."""
+
+    COOKIE = "nni_core_token"
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
         self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope)
-            header = request.headers.get("authorization", "")
-            given = header[7:] if header.lower().startswith("bearer ") else request.query_params.get("token")
-            import hmac
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        import hmac
 
-            if not given or not hmac.compare_digest(given, self.token):
-                response = error("missing or wrong access token (send 'Authorization: Bearer <token>')", 401)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        request = Request(scope)
+        header = request.headers.get("authorization", "")
+        from_query = request.query_params.get("token")
+        given = header[7:] if header.lower().startswith("bearer ") else from_query or request.cookies.get(self.COOKIE)
+        if not given or not hmac.compare_digest(given, self.token):
+            response = error("missing or wrong access token (send 'Authorization: Bearer <token>')", 401)
+            await response(scope, receive, send)
+            return
+        if not from_query:
+            await self.app(scope, receive, send)
+            return
+        cookie = f"{self.COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode()
+
+        async def send_with_cookie(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 def build_app(engine: Engine, url_prefix: str = "", token: str | None = None,
