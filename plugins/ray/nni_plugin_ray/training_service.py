@@ -386,7 +386,7 @@ class RayTrainingService(TrainingService):
             if status in TERMINAL:
                 await self._drain(trial)
                 return info
-            if trial.relay.exit is not None:
+            if trial.relay.exit is not None and info is not None:
                 # The entrypoint's last record: everything before it is applied, and the trial is
                 # over even if Ray has not marked the job yet (it frees the job's resources itself).
                 if trial.tail is not None:
@@ -419,6 +419,8 @@ class RayTrainingService(TrainingService):
             except asyncio.TimeoutError:
                 trial.tail.cancel()
             trial.tail = None
+        if trial.relay.exit is not None:
+            return  # the entrypoint's last record arrived: nothing can be missing
         try:
             full = await asyncio.to_thread(self.client.get_job_logs, trial.job_id)
         except Exception as error:  # noqa: BLE001 - e.g. the node holding the log died
