@@ -226,6 +226,8 @@ class LocalRayCluster:
         for name in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS"):
             env.pop(name, None)
         env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # Jobs' temporary files (node-local trial folders included) live and die with the cluster.
+        env["TMPDIR"] = self.temp_dir
         # A busy machine starts Ray's Python agents slowly; Ray's defaults then abort the raylet.
         env.setdefault("RAY_agent_register_timeout_ms", "120000")
         env.update(self.env)
