@@ -538,13 +538,13 @@ def _unknown_manager(ctx: LaunchContext) -> None:
 
 
 def _config_json(ctx: LaunchContext) -> dict[str, Any]:
-    """Canonical JSON of the context's config (the stored JSON itself for resume/view)."""
-    if ctx.loaded is not None:
-        return ctx.loaded.canonical()
+    """Canonical JSON of the context's config: the stored JSON itself for resume/view, the
+    validated v1 dict for a v1 config the platform keeps, else the config object's (which
+    ``expand`` may have replaced)."""
     if isinstance(ctx.config, dict):
         return ctx.config
     if ctx.config is None:
-        return {}
+        return ctx.loaded.canonical() if ctx.loaded is not None else {}
     from nni_core import config as config_module
 
     return config_module.canonical_json(ctx.config)

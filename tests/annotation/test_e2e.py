@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.annotation.compare import DATA, E2E_SPACE, digest
 from tests.support import run_cli
 
@@ -67,9 +65,6 @@ def cli_json(*args: str) -> object:
     return json.loads(result.stdout)
 
 
-@pytest.mark.skip(reason="nni_core.launch: the expand stage keeps ctx.config_json from the loaded file "
-                         "(_config_json prefers ctx.loaded), so a launch from a YAML file submits the "
-                         "config as loaded, not the one expand_trial_code returned")
 def test_annotated_experiment_from_the_command_line(tmp_path: Path) -> None:
     before = digest(DATA / "e2e")
     config = tmp_path / "config.yml"
