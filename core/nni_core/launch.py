@@ -80,18 +80,20 @@ def validate_port(port: int | None, host: str = "127.0.0.1") -> None:
             raise UsageError(f"port {port} is in use{who}; choose another --port or leave it out to pick a free one") from None
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(value: str | int | float) -> int:
     """'90', '30s', '10m', '2h', '1d' → seconds (int), as nnictl sends it."""
-    if isinstance(value, (int, float)):
-        return int(value)
-    match = _DURATION.match(str(value).lower())
-    if not match:
+    from nni_core.config.utils import parse_time
+
+    text = str(value).strip().lower()
+    try:
+        seconds = float(text) if text.replace(".", "", 1).isdigit() else parse_time(text)
+    except ValueError:
+        seconds = -1
+    if seconds < 0:
         raise UsageError(f"invalid duration {value!r}: expected a number with an optional unit s, m, h or d (e.g. 2h)")
-    return int(float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return int(seconds)
 
 
 def loopback_host(host: str) -> str:
