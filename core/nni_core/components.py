@@ -1,6 +1,7 @@
 """The named things plugins register with the core: platforms, algorithms, manager launchers.
 
-Each is a frozen attrs class. Heavy parts (a training service, a tuner class) are named by an
+Each is a frozen dataclass (every nni-core command loads them: the standard library's dataclasses
+import faster than attrs). Heavy parts (a training service, a tuner class) are named by an
 import path (``"package.module:Name"``) and imported only when an experiment needs them, so that
 loading every plugin stays cheap for ``validate`` and ``--help``.
 """
@@ -8,9 +9,8 @@ loading every plugin stays cheap for ``validate`` and ``--help``.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any, Callable
-
-import attrs
 
 ALGORITHM_KINDS = ("tuner", "assessor", "advisor")
 
@@ -33,7 +33,7 @@ def _never(_v1_config: dict) -> bool:
     return False
 
 
-@attrs.frozen
+@dataclass(frozen=True)
 class V1Legacy:
     """A platform's part of NNI's v1 schema check (``nni_core.config.v1_schema``).
 
@@ -47,7 +47,7 @@ class V1Legacy:
     check: Callable[..., None] | None = None
 
 
-@attrs.frozen
+@dataclass(frozen=True)
 class Platform:
     """A training-service platform (``trainingService.platform``).
 
@@ -56,7 +56,7 @@ class Platform:
     ``nni-core`` command's start fast. Use the methods below to read them.
 
     name: the value of ``platform`` in a config.
-    config_class: attrs class of this platform's ``trainingService`` section, a subclass of
+    config_class: the attrs class of this platform's ``trainingService`` section, a subclass of
         ``nni_core.config.TrainingServiceConfig``.
     convert_v1: called with a ``nni_core.config.v1.V1Conversion``; pops this platform's fields from
         ``conv.v1`` / ``conv.trial`` and returns the v2 ``trainingService`` (a dict; a list for
@@ -110,7 +110,7 @@ def section_validator(section_class: type | str, check: Callable[..., None] | st
     return validate_config
 
 
-@attrs.frozen
+@dataclass(frozen=True)
 class Algorithm:
     """A tuner, assessor or advisor that configs name (``tuner: {name: TPE}``).
 
@@ -119,14 +119,18 @@ class Algorithm:
     """
 
     name: str
-    kind: str = attrs.field(validator=attrs.validators.in_(ALGORITHM_KINDS))
+    kind: str
     class_path: str = ""
     requires: str | None = None
     description: str = ""
     distribution: str = ""
 
+    def __post_init__(self) -> None:
+        if self.kind not in ALGORITHM_KINDS:
+            raise ValueError(f"algorithm {self.name!r}: kind must be one of {', '.join(ALGORITHM_KINDS)}, got {self.kind!r}")
 
-@attrs.frozen
+
+@dataclass(frozen=True)
 class ManagerLauncher:
     """A way to start an experiment manager process (``--manager NAME``).
 

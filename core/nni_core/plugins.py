@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import attrs
 import pluggy
 
 from nni_core import hookspecs
@@ -40,7 +40,7 @@ DEFAULT_PLUGINS = (
 )
 
 
-@attrs.define
+@dataclass
 class LoadFailure:
     """A plugin entry point that could not be imported or registered."""
 
@@ -56,7 +56,7 @@ class LoadFailure:
         )
 
 
-@attrs.define
+@dataclass
 class PluginInfo:
     name: str
     distribution: str
@@ -64,19 +64,19 @@ class PluginInfo:
     builtin: bool
 
 
-@attrs.define
+@dataclass
 class PluginSet:
     """Loaded plugins and what they registered. Build one with ``load_plugins()``."""
 
     manager: pluggy.PluginManager
-    infos: dict[str, PluginInfo] = attrs.Factory(dict)
-    failures: list[LoadFailure] = attrs.Factory(list)
-    platforms: dict[str, Platform] = attrs.Factory(dict)
-    algorithms: dict[tuple[str, str], Algorithm] = attrs.Factory(dict)
-    managers: dict[str, ManagerLauncher] = attrs.Factory(dict)
-    conflicts: dict[tuple[str, str], str] = attrs.Factory(dict)
-    _claims: dict[tuple[str, str], list[str]] = attrs.Factory(dict)
-    _owners: dict[Any, str] = attrs.Factory(dict)  # registered item -> name of the plugin that registered it
+    infos: dict[str, PluginInfo] = field(default_factory=dict)
+    failures: list[LoadFailure] = field(default_factory=list)
+    platforms: dict[str, Platform] = field(default_factory=dict)
+    algorithms: dict[tuple[str, str], Algorithm] = field(default_factory=dict)
+    managers: dict[str, ManagerLauncher] = field(default_factory=dict)
+    conflicts: dict[tuple[str, str], str] = field(default_factory=dict)
+    _claims: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)
+    _owners: dict[Any, str] = field(default_factory=dict, repr=False)  # registered item -> name of the plugin that registered it
 
     @property
     def hook(self) -> Any:
@@ -141,7 +141,7 @@ class PluginSet:
             def register(item: Any, _distribution: str = info.distribution, _plugin: str = impl.plugin_name) -> None:
                 item_kind = kind or item.kind
                 key = (item_kind, item.name) if kind is None else item.name
-                owned = attrs.evolve(item, distribution=_distribution)
+                owned = replace(item, distribution=_distribution)
                 self._owners[owned] = _plugin
                 self._add(table, key, (item_kind, item.name), owned)
 
@@ -174,7 +174,7 @@ def _selected_names(environ: dict[str, str]) -> set[str] | None:
     return {name.strip() for name in environ[LOAD_ENV].split(",") if name.strip()}
 
 
-@attrs.frozen
+@dataclass(frozen=True)
 class FoundEntryPoint:
     """An entry point of the ``nni_core`` group and the distribution that declares it."""
 
@@ -209,10 +209,11 @@ def _entry_points_cache() -> tuple[Path, dict[str, int]]:
     Installing or removing a distribution adds or removes a ``*.dist-info`` folder, which
     changes its sys.path folder's modification time; any such change invalidates the cache.
     """
-    import hashlib
+    import zlib  # a cheap checksum is enough: the stamps must match too
 
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    key = hashlib.sha256("\0".join([sys.executable, *sys.path]).encode()).hexdigest()[:16]
+    environment = "\0".join([sys.executable, *sys.path]).encode()
+    key = f"{zlib.crc32(environment):08x}"
     stamps = {}
     for folder in sys.path:
         try:
@@ -238,7 +239,7 @@ def _entry_points() -> list[FoundEntryPoint]:
     try:  # a cache that cannot be written only costs the next start a scan
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"stamps": stamps, "entryPoints": [attrs.astuple(e) for e in found]}))
+        temporary.write_text(json.dumps({"stamps": stamps, "entryPoints": [astuple(e) for e in found]}))
         temporary.replace(path)
     except OSError:
         pass

@@ -25,7 +25,6 @@ import base64
 import importlib.util
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -57,6 +56,8 @@ def node_package_dir() -> Path:
 
 def free_port() -> int:
     """A port free on every interface (NNI's manager binds all of them)."""
+    import socket  # here, not at the top: every nni-core command loads this module
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("", 0))
         return probe.getsockname()[1]
