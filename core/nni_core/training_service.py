@@ -14,6 +14,7 @@ service only runs trials where its platform runs them and tells the manager what
                                       <---  events.trial_started(trial_id, start_ms)
                                       <---  events.trial_metric(trial_id, metric_text)
                                       <---  events.trial_ended(trial_id, end_ms, exit_code, signal)
+                                      <---  events.trial_message(trial_id, text)  (why it waits, ...)
     await cancel(trial_id)            --->  kill it (trial_ended follows)
     await reattach(TrialSpec, info)   --->  after a manager restart: follow a trial still running
     await stop()                      --->  kill everything, release resources
@@ -104,6 +105,10 @@ class TrialEvents(Protocol):
 
     def trial_ended(self, trial_id: str, end_ms: int, exit_code: int | None, signal: int | None) -> None:
         """``exit_code`` None and ``signal`` None: the service lost track of the exit status."""
+
+    def trial_message(self, trial_id: str, message: str | None) -> None:
+        """A note for people about a trial that has not ended (why it waits, ...); shown as the
+        trial's ``message`` over REST until replaced, cleared with None, or the trial ends."""
 
 
 class TrainingService:

@@ -133,6 +133,8 @@ def test_unsatisfiable_resource_waits_and_the_experiment_says_why(ray_cluster, t
                        and text, 120, "the waiting reason in the manager log")
         assert "no node of the Ray cluster has the resources" in log
         trial = manager.trials()[0]
+        # ... and over REST, as the trial's message
+        assert "no_such_accelerator" in trial["message"] and "waiting in Ray" in trial["message"]
         assert "finalMetricData" not in trial or not trial["finalMetricData"]
         assert str(job_of(ray_cluster, "raywait", trial["trialJobId"]).status.value) == "PENDING"
         # a waiting trial can be canceled: it ends at once; Ray keeps the stop for the job

@@ -591,6 +591,11 @@ class Engine:
         except Exception:  # noqa: BLE001 - a bad record must never take the manager down
             _logger.exception("metric of trial %s ignored", trial_id)
 
+    def trial_message(self, trial_id: str, message: str | None) -> None:
+        trial = self.state.trials.get(trial_id)
+        if trial is not None and trial.status in ("WAITING", "RUNNING"):
+            trial.message = message
+
     def trial_ended(self, trial_id: str, end_ms: int, exit_code: int | None, signal: int | None) -> None:
         if self.stopping:
             return  # NNI leaves trials stopped with the experiment RUNNING in the store: resume re-runs them

@@ -268,6 +268,7 @@ class RayTrainingService(TrainingService):
             text = f"trial {trial.spec.trial_id} is waiting in Ray (job {trial.job_id}): {reason}"
             _logger.warning("%s", text)
         self.waiting_reasons[trial.spec.trial_id] = text
+        self.events.trial_message(trial.spec.trial_id, text)
         if ray_message:
             _logger.debug("Ray says about job %s: %s", trial.job_id, ray_message)
 
@@ -374,7 +375,8 @@ class RayTrainingService(TrainingService):
                 next_report = time.monotonic() + WAIT_REPEAT_S
             if status in ("RUNNING",) + TERMINAL and not trial.started:
                 trial.started = True
-                self.waiting_reasons.pop(trial.spec.trial_id, None)
+                if self.waiting_reasons.pop(trial.spec.trial_id, None) is not None:
+                    self.events.trial_message(trial.spec.trial_id, None)  # no longer waiting
                 agent = getattr(info, "driver_agent_http_address", None)
                 trial.node = urlsplit(agent).hostname if agent else None
                 if trial.node:
