@@ -16,7 +16,7 @@ import os
 import sys
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import pluggy
 
