@@ -100,7 +100,9 @@ def experiment_config(code_dir: Path, concurrency: int, max_trials: int) -> dict
     }
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+# while it is open, which would break asyncio.run() in modules that a worker runs afterwards.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: run scripts/system-deps.sh (installs Debian's chromium)")
