@@ -245,8 +245,13 @@ class MetricsFileReader:
                 chunk = file.read()
         except FileNotFoundError:
             return []
-        self.offset += len(chunk)
-        self.buffer += chunk
+        return self.feed(chunk)
+
+    def feed(self, data: bytes) -> list[tuple[str, str]]:
+        """Parse the file's next bytes, however they arrived (read here, or sent over a
+        service's own connection); returns the records they complete."""
+        self.offset += len(data)
+        self.buffer += data
         return self._parse()
 
     def _parse(self) -> list[tuple[str, str]]:

@@ -61,16 +61,13 @@ class MetricsStream(MetricsFileReader):
         """Bytes of complete records handed on (a partly received record is not counted)."""
         return self.offset - len(self.buffer)
 
-    def feed(self, offset: int, data: bytes) -> list[tuple[str, str]]:
+    def receive(self, offset: int, data: bytes) -> list[tuple[str, str]]:
+        """The bytes of the remote file from ``offset`` on (a resend may overlap what we have)."""
         if offset > self.offset:
             self.errors.append(f"metrics bytes {self.offset}..{offset} never arrived")
             return []
         data = data[self.offset - offset:]
-        if not data:
-            return []
-        self.offset += len(data)
-        self.buffer += data
-        return self._parse()
+        return self.feed(data) if data else []
 
 
 @dataclass
@@ -173,7 +170,7 @@ class Host:
                 trial.started = True
                 self.service.events.trial_started(trial.spec.trial_id, event.get("start_ms") or _now_ms())
         elif kind == "data":
-            records = trial.stream.feed(event["offset"], base64.b64decode(event["b64"]))
+            records = trial.stream.receive(event["offset"], base64.b64decode(event["b64"]))
             for record_kind, payload in records:
                 if record_kind == "ME":
                     self.service.events.trial_metric(trial.spec.trial_id, payload)
