@@ -20,6 +20,7 @@ class Recorder:
         self.started: dict[str, int] = {}
         self.metrics: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.ended: dict[str, tuple[int | None, int | None]] = {}
+        self.messages: dict[str, str | None] = {}
         self.changed = asyncio.Event()
 
     def trial_started(self, trial_id: str, start_ms: int) -> None:
@@ -28,6 +29,10 @@ class Recorder:
 
     def trial_metric(self, trial_id: str, metric_text: str) -> None:
         self.metrics[trial_id].append(json.loads(metric_text))
+        self.changed.set()
+
+    def trial_message(self, trial_id: str, message: str | None) -> None:
+        self.messages[trial_id] = message
         self.changed.set()
 
     def trial_ended(self, trial_id: str, end_ms: int, exit_code: int | None, signal: int | None) -> None:

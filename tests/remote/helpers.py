@@ -67,6 +67,7 @@ class Recorder:
         self.started: dict[str, int] = {}
         self.metrics: dict[str, list[dict]] = defaultdict(list)
         self.ended: dict[str, tuple] = {}
+        self.messages: dict[str, str | None] = {}
         self.changed = asyncio.Event()
         self.peak_running = 0
 
@@ -83,6 +84,10 @@ class Recorder:
     def trial_metric(self, trial_id: str, metric_text: str) -> None:
         assert trial_id not in self.ended, f"metric after the end of {trial_id}"
         self.metrics[trial_id].append(json.loads(metric_text))
+        self.changed.set()
+
+    def trial_message(self, trial_id: str, message: str | None) -> None:
+        self.messages[trial_id] = message
         self.changed.set()
 
     def trial_ended(self, trial_id: str, end_ms: int, exit_code, signal) -> None:
