@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -108,3 +109,68 @@ def test_status_changes_reach_the_registry(manager_factory, code_dir: Path) -> N
     assert isinstance(entry["endTime"], int) and entry["name"] == "test"
     assert manager.stop() == 0
     assert registry.get(manager.id)["status"] == "STOPPED"
+
+
+def test_a_waiting_manager_takes_its_arguments_from_stdin(tmp_path: Path) -> None:
+    """``--wait-for-arguments``: end of input exits 0 without touching anything; a message
+    completes the command line and moves the output into the files it names."""
+    command = [PYTHON, "-m", "nni_core.manager", "--port", "0", "--experiment-id", "e1", "--action", "create",
+               "--wait-for-arguments"]
+    untouched = tmp_path / "untouched"
+    abandoned = subprocess.run([*command, "--experiments-directory", str(untouched)], input="",
+                               capture_output=True, text=True, timeout=60)
+    assert (abandoned.returncode, abandoned.stderr) == (0, "")
+    assert not untouched.exists()
+
+    garbled = subprocess.run(command, input="not json\n", capture_output=True, text=True, timeout=60)
+    assert garbled.returncode == 2 and len(garbled.stderr.strip().splitlines()) == 1, garbled.stderr
+    assert "unreadable arguments on stdin" in garbled.stderr
+
+    experiments = tmp_path / "experiments"
+    stderr_file = tmp_path / "manager.stderr"
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        process.stdin.write(json.dumps({"arguments": ["--experiments-directory", str(experiments)],
+                                        "stdout": str(tmp_path / "manager.stdout"),
+                                        "stderr": str(stderr_file)}) + "\n")
+        process.stdin.close()
+        from tests.support import wait_for
+
+        info_path = experiments / "e1" / "manager.json"
+        wait_for(info_path.exists, 60, "manager.json")
+        info = json.loads(info_path.read_text())
+        assert info["pid"] == process.pid and info["action"] == "create"
+        status = requests.get(info["url"] + "/api/v1/nni/check-status", timeout=10).json()
+        assert status["status"] == "INITIALIZED"
+        assert os.readlink(f"/proc/{process.pid}/fd/2") == str(stderr_file)
+    finally:
+        process.terminate()
+        assert process.wait(30) == 0
+    assert process.stderr.read() == ""  # nothing went to the original stderr
+
+
+def test_accepted_connections_send_without_delay() -> None:
+    """Replies on a keep-alive connection must not wait for the client's delayed ACK: asyncio
+    turns TCP_NODELAY on for connections accepted from the manager's listening socket."""
+    import asyncio
+    import socket
+
+    from nni_core.manager.server import listening_socket
+
+    async def accept_one() -> int:
+        sock = listening_socket("127.0.0.1", 0)
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = writer.get_extra_info("socket")
+            accepted.set_result(peer.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(connected, sock=sock)
+        async with server:
+            _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+            result = await asyncio.wait_for(accepted, 30)
+            writer.close()
+        return result
+
+    assert asyncio.run(accept_one()) != 0

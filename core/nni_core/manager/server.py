@@ -9,6 +9,12 @@ atomically with ``{"pid", "port", "host", "url", "urlPrefix", "action", "startTi
 launcher waits for that file, then polls ``check-status`` (connections made before uvicorn
 accepts them wait in the listen backlog, so there is no start-up race).
 
+With ``--wait-for-arguments`` the process first imports what every manager needs, then reads
+the rest of its arguments from stdin as one JSON line ``{"arguments": [...], "stdout": FILE,
+"stderr": FILE}`` and sends its output to those files: a launcher starts it before it knows the
+experiment's folder, so that this start-up overlaps reading the config. End of input before
+that line (the launch was abandoned) makes it exit 0.
+
 The manager binds 127.0.0.1 unless ``--host`` says otherwise; any other host requires
 ``--token`` and then every request must carry it. SIGTERM, SIGINT and ``DELETE /experiment``
 stop the experiment gracefully (trials killed, state saved) and exit 0.
@@ -34,6 +40,7 @@ from typing import Iterator
 LOG_LEVELS = {"critical": logging.CRITICAL, "error": logging.ERROR, "warning": logging.WARNING,
               "info": logging.INFO, "debug": logging.DEBUG, "trace": logging.DEBUG}
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+WAIT_FOR_ARGUMENTS = "--wait-for-arguments"
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -53,7 +60,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--token", default=None, help="access token, required for a non-loopback host")
     parser.add_argument("--foreground", action="store_true", help="also log to stderr")
+    parser.add_argument(WAIT_FOR_ARGUMENTS, action="store_true",
+                        help="import first, then read the remaining arguments from stdin (see the module's doc)")
     return parser.parse_args(argv)
+
+
+def _wait_for_arguments() -> list[str] | None:
+    """``--wait-for-arguments``: the imports, then the rest of the arguments from stdin (None
+    at end of input); stdout and stderr move to the files the message names."""
+    import uvicorn  # noqa: F401
+
+    from nni_core.algorithms import factory  # noqa: F401
+    from nni_core.manager import engine, rest  # noqa: F401
+    from nni_core.plugins import get_plugins
+
+    with contextlib.suppress(ImportError):  # the HTTP parser uvicorn will choose (httptools or h11)
+        import uvicorn.protocols.http.auto  # noqa: F401
+    get_plugins()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return None
+    message = json.loads(line)
+    for fd, key in ((1, "stdout"), (2, "stderr")):
+        if message.get(key):
+            target = os.open(message[key], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            os.dup2(target, fd)
+            os.close(target)
+    devnull = os.open(os.devnull, os.O_RDONLY)  # as a manager started with its arguments has
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return [str(argument) for argument in message["arguments"]]
 
 
 def _is_loopback(host: str) -> bool:
@@ -86,7 +122,34 @@ def write_json_atomic(path: str, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The REST socket, bound and listening (``port`` 0: a free one)."""
+    # IPPROTO_TCP given explicitly: asyncio sets TCP_NODELAY on accepted connections only when the
+    # listening socket says it is TCP; without it every keep-alive request after the first waits
+    # ~40 ms (Nagle's algorithm against the client's delayed ACK)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if WAIT_FOR_ARGUMENTS in argv:
+        argv.remove(WAIT_FOR_ARGUMENTS)
+        try:
+            rest = _wait_for_arguments()
+        except (ValueError, KeyError, TypeError, OSError) as failure:
+            print(f"nni_core.manager: unreadable arguments on stdin: {failure}", file=sys.stderr)
+            return 2
+        if rest is None:
+            return 0
+        argv += rest
     args = parse_args(argv)
     prefix = args.url_prefix
     if prefix.startswith("/") or prefix.endswith("/"):
@@ -119,10 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nni_core.manager: {failure}", file=sys.stderr)
         return 1
     try:
-        sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((args.host, args.port))
-        sock.listen(2048)
+        sock = listening_socket(args.host, args.port)
     except OSError as failure:
         logger.error("cannot listen on %s:%s: %s", args.host, args.port, failure)
         print(f"nni_core.manager: cannot listen on {args.host}:{args.port}: {failure.strerror or failure}",
