@@ -203,23 +203,31 @@ def _scan_entry_points() -> list[FoundEntryPoint]:
     return found
 
 
-def _entry_points_cache() -> tuple[Path, dict[str, int]]:
-    """Where the scan of this interpreter's sys.path is cached, and what makes it stale.
+_METADATA_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
 
-    Installing or removing a distribution adds or removes a ``*.dist-info`` folder, which
-    changes its sys.path folder's modification time; any such change invalidates the cache.
+
+def _entry_points_cache() -> tuple[Path, dict[str, int]]:
+    """Where the scan of this interpreter's distributions is cached, and what makes it stale.
+
+    Only sys.path folders that hold distribution metadata count: the script's folder or the
+    current directory (``sys.path[0]``) changes with every run and usually holds none, and keying
+    on it would make every new working directory a cache miss. Installing or removing a
+    distribution adds or removes a ``*.dist-info`` folder, which changes its folder's modification
+    time, or makes a folder start or stop holding metadata; either invalidates the cache.
     """
     import zlib  # a cheap checksum is enough: the stamps must match too
 
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    environment = "\0".join([sys.executable, *sys.path]).encode()
-    key = f"{zlib.crc32(environment):08x}"
     stamps = {}
     for folder in sys.path:
         try:
-            stamps[folder] = os.stat(folder or ".").st_mtime_ns
+            with os.scandir(folder or ".") as entries:
+                if any(entry.name.endswith(_METADATA_SUFFIXES) for entry in entries):
+                    stamps[folder] = os.stat(folder or ".").st_mtime_ns
         except OSError:
-            stamps[folder] = -1
+            continue
+    environment = "\0".join([sys.executable, *stamps]).encode()
+    key = f"{zlib.crc32(environment):08x}"
     return Path(root, "nni-core", f"entry-points-{key}.json"), stamps
 
 

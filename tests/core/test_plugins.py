@@ -157,3 +157,23 @@ def test_a_plugin_that_raises_on_import_is_named_and_does_not_stop_the_others(tm
     quiet = run_cli("plugins", python=str(python), env={"NNI_CORE_PLUGINS": "local"})
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert [row["name"] for row in json.loads(quiet.stdout)] == ["local"]
+
+
+def test_the_entry_point_scan_is_cached_across_working_directories(tmp_path: Path) -> None:
+    """Every run starts in some folder; a folder not seen before must not cost a new scan of the
+    installed distributions (importing importlib.metadata alone takes tens of milliseconds)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from nni_core.plugins import get_plugins; plugins = get_plugins(); "
+            "print('importlib.metadata' in sys.modules, 'local' in plugins.platforms)")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def run_in(folder: Path) -> str:
+        folder.mkdir()
+        return subprocess.run([sys.executable, "-c", code], cwd=folder, env=env, capture_output=True, text=True,
+                              check=True, timeout=60).stdout.strip()
+
+    assert run_in(tmp_path / "first") == "True True"  # an empty cache: scanned
+    assert run_in(tmp_path / "second") == "False True"  # a new folder: from the cache
