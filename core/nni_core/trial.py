@@ -10,7 +10,7 @@ nni_core (it takes a few milliseconds; ``import nni`` takes about a second). How
 the manager, chosen from the environment the training service sets (NNI 3.0's variables):
 
 * ``NNI_TRIAL_COMMAND_CHANNEL`` set: NNI 3.0's HTTP channel (PUT commands, long-poll GET for the
-  parameters). If the manager cannot be reached (it is restarting), metrics are appended to the
+  parameters, asked only when the training service has not written ``parameter.cfg``). If the manager cannot be reached (it is restarting), metrics are appended to the
   file below instead, which the training service also reads;
 * else ``NNI_PLATFORM`` set: the file protocol, ``$NNI_SYS_DIR/parameter.cfg`` and
   ``$NNI_SYS_DIR/.nni/metrics`` (records framed ``ME`` + 6-digit length + JSON + newline);
@@ -140,6 +140,18 @@ def _http_parameter(url):
 # --- file protocol ------------------------------------------------------------------------------
 
 
+def _written_parameter():
+    """The record in parameter.cfg if it is there and complete, else None."""
+    import json
+
+    try:
+        with open(os.path.join(_sys_dir(), "parameter.cfg"), encoding="utf-8") as file:
+            record = json.loads(file.read())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def _file_parameter():
     import json
     import time
@@ -182,12 +194,16 @@ def get_next_parameter():
     global _record
     mode = _mode()
     if mode == "http":
-        try:
-            _record = _http_parameter(_env("NNI_TRIAL_COMMAND_CHANNEL") or "")
-        except OSError:
-            if not os.path.exists(os.path.join(_sys_dir(), "parameter.cfg")):
-                raise
-            _record = _file_parameter()
+        # Training services write parameter.cfg before the trial starts: reading it saves two
+        # requests to the manager per trial; the channel is asked only when it is missing.
+        _record = _written_parameter()
+        if _record is None:
+            try:
+                _record = _http_parameter(_env("NNI_TRIAL_COMMAND_CHANNEL") or "")
+            except OSError:
+                if not os.path.exists(os.path.join(_sys_dir(), "parameter.cfg")):
+                    raise
+                _record = _file_parameter()
     elif mode == "file":
         _record = _file_parameter()
     else:

@@ -79,3 +79,49 @@ def test_sdk_import_loads_nothing_else() -> None:
     result = _sdk("import sys, nni_core.trial; print(sorted(m for m in sys.modules "
                   "if m.startswith(('nni', 'pluggy', 'json', 'http', 'attrs'))))", {})
     assert result.stdout.strip() == "['nni_core', 'nni_core.trial']"
+
+
+def test_sdk_reads_written_parameters_without_asking_the_channel(tmp_path: Path) -> None:
+    """With parameter.cfg written by the training service, the only request a trial makes is
+    its metric; without it, the parameters come over the channel (PUT request, GET)."""
+    import http.server
+    import threading
+
+    requests_seen: list[tuple[str, str]] = []
+
+    class Channel(http.server.BaseHTTPRequestHandler):
+        def _answer(self, status: int, body: bytes = b"") -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_PUT(self) -> None:  # noqa: N802
+            data = self.rfile.read(int(self.headers["Content-Length"]))
+            requests_seen.append(("PUT", json.loads(data)["type"]))
+            self._answer(200)
+
+        def do_GET(self) -> None:  # noqa: N802
+            requests_seen.append(("GET", ""))
+            record = {"parameter_id": 7, "parameters": {"lr": 0.25}}
+            self._answer(200, json.dumps({"type": "parameter", "parameter": json.dumps(record)}).encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Channel)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {"NNI_TRIAL_COMMAND_CHANNEL": f"http://127.0.0.1:{server.server_address[1]}/env/e/t1",
+               "NNI_SYS_DIR": str(tmp_path), "NNI_TRIAL_JOB_ID": "t1", "NNI_PLATFORM": "local"}
+        code = "import nni_core.trial as t; p = t.get_next_parameter(); t.report_final_result(p['lr']); print(p)"
+        assert _sdk(code, env).stdout.strip() == "{'lr': 0.25}"
+        assert requests_seen == [("PUT", "request_parameter"), ("GET", ""), ("PUT", "metric")]
+
+        requests_seen.clear()
+        write_parameter_file(str(tmp_path), {"parameter_id": 3, "parameters": {"lr": 0.5}})
+        assert _sdk(code, env).stdout.strip() == "{'lr': 0.5}"
+        assert requests_seen == [("PUT", "metric")]
+    finally:
+        server.shutdown()
+        server.server_close()
