@@ -136,9 +136,14 @@ class ManagerLauncher:
 
     start: called with the launch's manager settings; returns the started process
         (see ``nni_core.launch``).
+    prepare: optional; called first thing in a launch, before the config is read, so that the
+        manager's own start-up (interpreter, imports) overlaps the launcher's. What it returns is
+        ``launch.prepared`` when ``start`` runs; ``start`` takes it over and sets
+        ``launch.prepared`` to None. A launch that fails before ``start`` calls its ``close()``.
     """
 
     name: str
     start: Callable[..., Any]
     description: str = ""
     distribution: str = ""
+    prepare: Callable[..., Any] | None = None

@@ -3,10 +3,12 @@
 ``launch(config)`` runs the stages of DESIGN.md's data flow, each a plain function over one
 ``LaunchContext``::
 
-    load → validate → reserve → expand → check_algorithms → start_manager → wait_healthy
-         → configure_platform → build_request → submit → post_launch
+    prepare_manager → load → validate → reserve → expand → check_algorithms → start_manager
+         → wait_healthy → configure_platform → build_request → submit → post_launch
 
-``resume(id)`` and ``view(id)`` run the same pipeline from ``start_manager`` on, with the config
+``prepare_manager`` lets the manager launcher start the manager's process before the config is
+read, so that its start-up overlaps loading the config; ``start_manager`` hands it its arguments.
+``resume(id)`` and ``view(id)`` run the same pipeline without the config stages, with the config
 stored by the experiment. Every stage that involves a platform goes through a hook; nothing here
 knows a platform by name. When a stage fails after the manager started, the manager is stopped,
 the registry entry is closed (FAILED for a new experiment, STOPPED for a resumed one) and the
@@ -149,15 +151,22 @@ def spawn_manager(command: list[str], log_dir: Path, *, cwd: str | None = None,
                   env: dict[str, str] | None = None, name: str = "manager") -> subprocess.Popen:
     """Start a manager (or a helper of it) detached from the terminal (own session, so Ctrl-C in
     the shell that launched it does not reach it), output appended to ``log_dir/NAME.stdout|stderr``."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    header = f"{'-' * 80}\n{time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n{'-' * 80}\n"
-    with open(log_dir / f"{name}.stdout", "a") as stdout, open(log_dir / f"{name}.stderr", "a") as stderr:
-        stdout.write(header)
-        stderr.write(header)
-        stdout.flush()
-        stderr.flush()
+    stdout_path, stderr_path = start_output_files(command, log_dir, name)
+    with open(stdout_path, "a") as stdout, open(stderr_path, "a") as stderr:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, cwd=cwd,
                                 env=env, start_new_session=True, close_fds=True)
+
+
+def start_output_files(command: list[str], log_dir: Path, name: str = "manager") -> tuple[Path, Path]:
+    """``log_dir/NAME.stdout`` and ``.stderr``, each with a header naming the command about to
+    write to them (the files are appended to by every start of the experiment)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    header = f"{'-' * 80}\n{time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n{'-' * 80}\n"
+    paths = (log_dir / f"{name}.stdout", log_dir / f"{name}.stderr")
+    for path in paths:
+        with open(path, "a") as file:
+            file.write(header)
+    return paths
 
 
 def stop_manager(pid: int | None, start_time: int | None = None, timeout: float = 30.0,
@@ -252,6 +261,7 @@ class LaunchContext:
     config_json: dict[str, Any] = attrs.Factory(dict)  # canonical JSON, for summaries
     experiments_directory: Path | None = None
     experiment_dir: Path | None = None
+    prepared: Any = None  # what the manager launcher's ``prepare`` returned, until ``start`` takes it
     manager: ManagerProcess | None = None
     client: Any = None  # nni_core.client.ManagerClient once the manager answers
     url: str | None = None
@@ -281,6 +291,17 @@ def platforms_of(config_json: dict[str, Any]) -> list[str]:
 
 
 # --- stages ---------------------------------------------------------------------------------------
+
+
+def prepare_manager(ctx: LaunchContext) -> None:
+    """Choose the id of a new experiment, then let the ``ManagerLauncher`` start what it can
+    before the config is known (its ``prepare``, when it has one)."""
+    launcher = ctx.plugins.manager_launcher(ctx.manager_name)
+    if launcher is None:
+        _unknown_manager(ctx)
+    ctx.experiment_id = ctx.experiment_id or ctx.registry.new_id()
+    if launcher.prepare is not None:
+        ctx.prepared = launcher.prepare(ctx)
 
 
 def load(ctx: LaunchContext) -> None:
@@ -316,8 +337,6 @@ def validate(ctx: LaunchContext) -> None:
 def reserve(ctx: LaunchContext) -> None:
     """Check the port, choose the id and the experiment folder, create the registry entry."""
     validate_port(ctx.port, ctx.host)
-    if ctx.plugins.manager_launcher(ctx.manager_name) is None:
-        _unknown_manager(ctx)
     working_dir = ctx.config_json.get("experimentWorkingDirectory") if _working_dir_set(ctx) else None
     ctx.experiments_directory = Path(working_dir).expanduser().resolve() if working_dir else ctx.registry.experiments_directory
     ctx.experiment_id = ctx.experiment_id or ctx.registry.new_id()
@@ -483,38 +502,45 @@ def post_launch(ctx: LaunchContext) -> None:
 
 
 CREATE_STAGES: tuple[Callable[[LaunchContext], None], ...] = (
-    load, validate, reserve, expand, check_algorithms, start_manager, wait_healthy,
+    prepare_manager, load, validate, reserve, expand, check_algorithms, start_manager, wait_healthy,
     configure_platform, build_request, submit, post_launch,
 )
 REOPEN_STAGES: tuple[Callable[[LaunchContext], None], ...] = (
-    start_manager, wait_healthy, configure_platform, build_request, submit, post_launch,
+    prepare_manager, start_manager, wait_healthy, configure_platform, build_request, submit, post_launch,
 )
 
 
 def run_pipeline(ctx: LaunchContext, stages: Iterable[Callable[[LaunchContext], None]]) -> LaunchContext:
-    for stage in stages:
-        ctx.stage = stage.__name__
-        try:
-            stage(ctx)
-        except BaseException as error:
-            _abort(ctx, error)
-            raise
+    try:
+        for stage in stages:
+            ctx.stage = stage.__name__
+            try:
+                stage(ctx)
+            except BaseException as error:
+                _abort(ctx, error)
+                raise
+    finally:
+        if ctx.prepared is not None:  # the launch ended before start_manager took it over
+            ctx.prepared.close()
+            ctx.prepared = None
     return ctx
 
 
 def _abort(ctx: LaunchContext, error: BaseException) -> None:
     """Undo a failed launch so the registry stays consistent, and make the error say where it
     failed (with the manager's last output when the manager had started)."""
-    if ctx.experiment_id is None or ctx.registry.get(ctx.experiment_id) is None:
+    if ctx.experiment_id is None:
         return
     message = str(error) or type(error).__name__
     if ctx.manager is None:
-        if ctx.action == "create":  # nothing started: leave no trace
+        if ctx.action == "create":  # nothing started: leave no trace (not even the reserved id)
             ctx.registry.remove(ctx.experiment_id)
             if ctx.experiment_dir is not None:
                 import shutil
 
                 shutil.rmtree(ctx.experiment_dir, ignore_errors=True)
+        return
+    if ctx.registry.get(ctx.experiment_id) is None:
         return
     stop_manager(ctx.manager.pid, process_start_time(ctx.manager.pid), timeout=10, popen=ctx.manager.popen,
                  companions=[[c, process_start_time(c)] for c in ctx.manager.companions])
@@ -706,8 +732,6 @@ def _reopen_claimed(action: str, registry: Registry, entry: dict[str, Any], port
     ctx.config_json = stored_config(entry)
     ctx.config = _rebuild(ctx.config_json, ctx.plugins, entry["id"])
     validate_port(ctx.port, ctx.host)
-    if ctx.plugins.manager_launcher(ctx.manager_name) is None:
-        _unknown_manager(ctx)
     run_pipeline(ctx, REOPEN_STAGES)
     return _experiment(ctx)
 

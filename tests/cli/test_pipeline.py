@@ -4,6 +4,7 @@ and the small validators the CLI shares."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,66 @@ def test_failure_after_manager_start_stops_it_and_closes_the_entry(tmp_path: Pat
     assert entry["status"] == "FAILED" and entry["error"].startswith("configure_platform:")
     assert entry["pid"] and not process_alive(entry["pid"])
     assert processes_of({entry["id"]}) == []
+
+
+def _children_waiting_for_arguments() -> list[int]:
+    """Live child processes of this test that are managers still waiting for their arguments."""
+    found = []
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            stat = (pid_dir / "stat").read_text()
+            cmdline = (pid_dir / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        state, parent = stat[stat.rfind(")") + 2:].split()[:2]
+        if int(parent) == os.getpid() and state not in "ZX" and b"--wait-for-arguments" in cmdline:
+            found.append(int(pid_dir.name))
+    return found
+
+
+class WaitingManagersSpy:
+    """Records, while the config is being validated, which managers wait for their arguments."""
+
+    __name__ = "waiting_managers_spy"
+
+    def __init__(self) -> None:
+        self.waiting: list[int] | None = None
+
+    @hookimpl
+    def validate_config(self, config, problems):  # noqa: ANN001
+        self.waiting = _children_waiting_for_arguments()
+
+
+def test_the_manager_process_starts_before_the_config_is_read(tmp_path: Path) -> None:
+    """``prepare_manager`` starts the manager's process first; ``start_manager`` hands that very
+    process the experiment's folder and output files, and it runs the experiment."""
+    config = write_experiment(tmp_path / "exp", trials=2)
+    spy = WaitingManagersSpy()
+    with registered_plugins(spy) as plugins:
+        experiment = nni_core.launch(config, plugins=plugins)
+    try:
+        assert spy.waiting is not None and len(spy.waiting) == 1
+        assert experiment.entry["pid"] == spy.waiting[0]
+        command_line = Path(f"/proc/{spy.waiting[0]}/cmdline").read_bytes().split(b"\0")
+        assert experiment.id.encode() in command_line  # `ps` shows which experiment it serves
+        log_dir = experiment.experiment_dir / "log"
+        assert os.readlink(f"/proc/{spy.waiting[0]}/fd/2") == str(log_dir / "manager.stderr")
+        assert "--experiments-directory" in (log_dir / "manager.stderr").read_text()  # the header
+        assert experiment.wait(timeout=60) == "DONE"
+    finally:
+        experiment.stop()
+
+
+def test_a_launch_refused_before_the_manager_starts_leaves_nothing(tmp_path: Path) -> None:
+    config = write_experiment(tmp_path / "exp")
+    config.write_text(config.read_text().replace("name: Random", "name: NoSuchTuner"))
+    with pytest.raises(UsageError, match="NoSuchTuner"):
+        nni_core.launch(config)
+    assert _children_waiting_for_arguments() == []  # the prepared manager is gone, not left importing
+    registry = Registry()
+    assert registry.all() == [] and list(registry.directory.glob("*.json")) == []  # nor the reserved id
 
 
 def test_embedding_api_round_trip(tmp_path: Path) -> None:
