@@ -43,7 +43,7 @@ params = nni.get_next_parameter()
 nni.report_final_result(params.get("x", 0.5) * 2)  # standalone in the bare pool: {}
 """
 SPACE = {"x": {"_type": "uniform", "_value": [0, 1]}}
-POLL_S = 0.05
+POLL_S = 0.01  # how late a poll may see DONE; the bare pool has no such delay
 
 
 def free_port() -> int:
