@@ -31,10 +31,9 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
-
-import attrs
 
 from nni_core.errors import LaunchError, NniCoreError, UsageError
 from nni_core.registry import ENDED, SETTLED, Registry, now_ms, port_owner, process_alive, process_start_time
@@ -106,7 +105,7 @@ def loopback_host(host: str) -> str:
 # --- the manager process --------------------------------------------------------------------------
 
 
-@attrs.define
+@dataclass
 class ManagerProcess:
     """What a ``ManagerLauncher.start`` returns: the started manager process.
 
@@ -123,9 +122,9 @@ class ManagerProcess:
     popen: subprocess.Popen | None = None
     port: int | None = None
     address_file: Path | None = None
-    log_files: list[str] = attrs.Factory(list)
+    log_files: list[str] = field(default_factory=list)
     ready: Callable[[], bool] | None = None
-    companions: list[int] = attrs.Factory(list)
+    companions: list[int] = field(default_factory=list)
 
     def exit_code(self) -> int | None:
         if self.popen is not None:
@@ -236,7 +235,7 @@ def tail(path: str | Path, lines: int = 20) -> str:
 # --- the launch context ---------------------------------------------------------------------------
 
 
-@attrs.define
+@dataclass
 class LaunchContext:
     """Everything one launch (create, resume or view) knows, filled in stage by stage."""
 
@@ -258,7 +257,7 @@ class LaunchContext:
     stage: str = ""
     loaded: Any = None  # nni_core.config.LoadedConfig (create)
     config: Any = None  # the experiment config (object from nni_core.config, or stored JSON)
-    config_json: dict[str, Any] = attrs.Factory(dict)  # canonical JSON, for summaries
+    config_json: dict[str, Any] = field(default_factory=dict)  # canonical JSON, for summaries
     experiments_directory: Path | None = None
     experiment_dir: Path | None = None
     prepared: Any = None  # what the manager launcher's ``prepare`` returned, until ``start`` takes it
@@ -268,7 +267,7 @@ class LaunchContext:
     request: dict[str, Any] | None = None
     response: Any = None
     status: str | None = None
-    warnings: list[str] = attrs.Factory(list)
+    warnings: list[str] = field(default_factory=list)
     previous_entry: dict[str, Any] | None = None  # resume/view: the entry before this launch
 
     @property

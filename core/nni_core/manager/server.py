@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import json
 import logging
@@ -237,6 +238,8 @@ async def _serve(args: argparse.Namespace, engine, sock: socket.socket, experime
         "pid": os.getpid(), "port": port, "host": args.host, "url": url, "urlPrefix": prefix,
         "action": args.action, "startTime": int(time.time() * 1000)})
     logging.getLogger("RestServer").info("REST server listening at %s", url)
+    gc.freeze()  # what start-up made lives on: keep later collections from walking it
+    gc.enable()
     await server.serve(sockets=[sock])
     request_stop()  # uvicorn ended on its own: still save the experiment
     await stopping[0]
