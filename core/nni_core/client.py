@@ -8,6 +8,7 @@ Works against the embedded manager and the real NNI 3.0 manager alike. Errors co
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import requests
@@ -147,6 +148,42 @@ class ManagerClient:
 
     def trial_file(self, trial_id: str, name: str) -> str:
         return self.request("GET", f"trial-file/{trial_id}/{name}").text
+
+
+class StoredExperimentReader:
+    """The reading calls of ``ManagerClient`` answered from a stopped experiment's store
+    (``<experiment dir>/db/nni.sqlite``, NNI's schema, which both managers write) through the
+    manager's own read model, so the answers have the REST API's shapes with no manager running.
+
+    Raises FileNotFoundError (no store), ValueError (no experiment in it) or sqlite3.Error.
+    """
+
+    def __init__(self, experiment_dir: str, experiment_id: str, status: str) -> None:
+        from nni_core.manager.state import ExperimentState
+        from nni_core.manager.store import Store
+
+        store = Store(os.path.join(experiment_dir, "db", "nni.sqlite"), readonly=True)
+        try:
+            self.state = ExperimentState(experiment_id, experiment_dir, "view")
+            self.state.restore(store)
+        finally:
+            store.close()
+        self.status = status
+
+    def check_status(self, timeout: float | None = None) -> dict[str, Any]:
+        return {"status": self.status, "errors": [], "ready": True}
+
+    def profile(self) -> dict[str, Any] | None:
+        return self.state.profile_json()
+
+    def trials(self, status: str | None = None) -> list[dict[str, Any]]:
+        return self.state.trial_jobs(status)
+
+    def metrics(self, trial_id: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
+        return self.state.metric_data(trial_id, type)
+
+    def export_data(self) -> list[dict[str, Any]]:
+        return self.state.export_data()
 
 
 def _error_message(response: requests.Response) -> str:

@@ -801,26 +801,45 @@ class Experiment:
             )
         return self.client
 
+    def _reader(self) -> Any:
+        """For reading: the running manager, or a stopped experiment's store read directly."""
+        import sqlite3
+
+        from nni_core.client import StoredExperimentReader
+
+        self.refresh(ask_manager=False)
+        if self.entry.get("status") not in ENDED:
+            return self.client
+        try:
+            return StoredExperimentReader(str(self.experiment_dir), self.id, self.entry["status"])
+        except (OSError, ValueError, sqlite3.Error) as error:
+            raise UsageError(
+                f"experiment {self.id} is not running and its store cannot be read ({error}); "
+                f"`nni-core view {self.id}` serves what the manager can recover"
+            ) from None
+
     # --- reading ---
 
     def status(self) -> str:
         """The manager's status (RUNNING, DONE, ...), STOPPED when no manager runs."""
         return self.refresh().get("status") or "UNKNOWN"
 
+    # A stopped experiment is read from its store: no manager needs to run for these.
+
     def profile(self) -> dict[str, Any] | None:
-        return self._live_client().profile()
+        return self._reader().profile()
 
     def trials(self, status: str | None = None) -> list[dict[str, Any]]:
-        return self._live_client().trials(status)
+        return self._reader().trials(status)
 
     def metrics(self, trial_id: str | None = None) -> list[dict[str, Any]]:
-        return self._live_client().metrics(trial_id)
+        return self._reader().metrics(trial_id)
 
     def export(self, intermediate: bool = False) -> list[dict[str, Any]]:
         """Final results of succeeded trials as NNI exports them: ``{"parameter", "value",
         "trialJobId"}`` (value a JSON text), with ``intermediate`` the list of every reported
         metric of the trial (the final one included, as nnictl does)."""
-        client = self._live_client()
+        client = self._reader()
         records = client.export_data()
         if intermediate:
             from nni_core.client import decode_metric
@@ -836,7 +855,7 @@ class Experiment:
         """What the foreground progress line shows."""
         from nni_core.client import decode_metric
 
-        client = self._live_client()
+        client = self._reader()
         status = client.check_status()
         trials = client.trials()
         profile = client.profile() or {}

@@ -67,3 +67,16 @@ def test_unknown_manager(tmp_path: Path) -> None:
 
 def test_update_needs_a_change() -> None:
     assert_one_line_error(cli("update", "whatever"), "nothing to update")
+
+
+def test_a_stopped_experiment_without_its_store(tmp_path: Path) -> None:
+    """Reading a stopped experiment needs its store; without it, one line says what to do."""
+    import shutil
+
+    launched = cli_json("launch", str(write_experiment(tmp_path, trials=1)))
+    assert cli("stop", launched["id"]).returncode == 0
+    shutil.rmtree(Path(launched["experimentDir"]) / "db")
+    for command in (["trials", launched["id"]], ["export", launched["id"], "--format", "csv"]):
+        assert_one_line_error(cli(*command), launched["id"], "store cannot be read", "nni-core view")
+    shown = cli("show", launched["id"])  # what the registry knows is still shown
+    assert shown.returncode == 0 and "STOPPED" in shown.stdout

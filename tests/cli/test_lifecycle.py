@@ -69,6 +69,16 @@ def test_launch_run_export_stop(tmp_path: Path) -> None:
     assert [e["status"] for e in cli_json("list", "--all")] == ["STOPPED"]
     assert processes_of({experiment_id}) == []
 
+    # Stopped, it is read from its store: no manager starts, the answers are those REST gave.
+    assert cli_json("trials", experiment_id) == trials
+    assert sorted(cli_json("export", experiment_id), key=key) == sorted(rest, key=key)
+    intermediate = cli("export", experiment_id, "--format", "csv", "--intermediate")
+    assert intermediate.returncode == 0 and intermediate.stdout == out_csv.read_text()
+    shown_stopped = cli_json("show", experiment_id)
+    assert shown_stopped["progress"]["done"] == 4 and shown_stopped["progress"]["status"] == "STOPPED"
+    assert shown_stopped["profile"]["params"] == shown["profile"]["params"]
+    assert processes_of({experiment_id}) == []
+
 
 def test_resume_runs_the_rest_of_the_budget_and_view_is_read_only(tmp_path: Path) -> None:
     config = write_experiment(tmp_path / "exp", trials=4, concurrency=1, sleep=0.5)

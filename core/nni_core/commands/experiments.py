@@ -243,7 +243,7 @@ def follow(experiment: Any, json_lines: bool = False, interval: float = 0.5) -> 
             elif change != last:  # into a file or pipe: a line per change, not per tick
                 print(line, flush=True)
             last = change
-            if status in ("DONE", "ERROR", "STOPPED"):
+            if status in ("DONE", "ERROR", "STOPPED", "FAILED"):
                 for error in progress["errors"]:
                     print(f"\nnni-core: manager error: {error}", file=sys.stderr)
                 break
@@ -330,12 +330,15 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from nni_core.errors import UsageError
     from nni_core.registry import ENDED
 
     experiment = _experiment(args.id)
     entry = experiment.refresh()
     profile = progress = None
-    if entry.get("status") not in ENDED:
+    with contextlib.suppress(UsageError):  # a stopped experiment without a readable store
         profile = experiment.profile()
         progress = experiment.progress()
     if args.json:
@@ -350,9 +353,11 @@ def run_show(args: argparse.Namespace) -> int:
         ("folder", entry.get("experimentDir")),
     ]
     if progress is not None:
+        # trials a stop interrupted keep RUNNING in the store, as in NNI; resume runs them again
+        running = "interrupted" if entry.get("status") in ENDED else "running"
         lines += [
             ("trials", f"{progress['done']}/{progress['budget'] if progress['budget'] is not None else '∞'} done, "
-                       f"{progress['running']} running, {progress['failed']} failed"),
+                       f"{progress['running']} {running}, {progress['failed']} failed"),
             ("best metric", progress["best"]),
             ("concurrency", params.get("trialConcurrency")),
             ("max duration", params.get("maxExperimentDuration")),

@@ -190,12 +190,7 @@ class Engine:
             raise FileNotFoundError(f"no stored experiment at {self.db_path}; "
                                     "check --experiment-id and --experiments-directory")
         self.store = Store(self.db_path, readonly=self.action == "view")
-        profile = self.store.latest_profile()
-        if profile is None:
-            raise ValueError(f"{self.db_path} holds no experiment profile")
-        state.profile = profile
-        state.exec_base_s = float(profile.get("execDuration") or 0)
-        state.replay(self.store.events(), self.store.metrics())
+        state.restore(self.store)
 
     def prepare(self) -> None:
         """Load the plugins and the algorithm factory in the tuner thread while the launcher is

@@ -164,6 +164,16 @@ class ExperimentState:
 
     # --- rebuilding from the store ----------------------------------------------------------------
 
+    def restore(self, store: Any) -> None:
+        """Profile, trials and metrics from a ``Store`` (resume, view, reading a stopped
+        experiment). Raises ValueError when the store holds no experiment."""
+        profile = store.latest_profile()
+        if profile is None:
+            raise ValueError(f"{store.path} holds no experiment profile")
+        self.profile = profile
+        self.exec_base_s = float(profile.get("execDuration") or 0)
+        self.replay(store.events(), store.metrics())
+
     def replay(self, events: Iterable[tuple], metrics: Iterable[dict[str, Any]]) -> None:
         """Rebuild trials from ``TrialJobEvent`` rows and metrics from ``MetricData`` rows.
 
