@@ -47,6 +47,9 @@ HOME_ENV = "NNI_CORE_HOME"
 
 # Statuses of an experiment whose manager no longer runs.
 ENDED = frozenset({"STOPPED", "FAILED"})
+# A launch reserves its id (an empty entry file) before reading its config and writes the entry
+# once the config is valid, well within this; an older empty file belongs to a launch that died.
+ABANDONED_RESERVATION_S = 3600
 # Statuses in which the manager still schedules trials.
 ACTIVE = frozenset({"INITIALIZED", "RUNNING", "NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"})
 # Statuses at which an experiment will not change any more without a user action.
@@ -169,11 +172,26 @@ class Registry:
         return self._read(self._entry_path(experiment_id))
 
     def all(self) -> list[dict[str, Any]]:
-        """Every entry, oldest first."""
+        """Every entry, oldest first. Ids reserved by launches that died before writing their
+        entry are removed once they are older than ``ABANDONED_RESERVATION_S``."""
         if not self.directory.is_dir():
             return []
-        entries = [e for p in self.directory.glob("*.json") if (e := self._read(p)) is not None]
+        entries = []
+        for path in self.directory.glob("*.json"):
+            entry = self._read(path)
+            if entry is not None:
+                entries.append(entry)
+            else:
+                self._drop_if_abandoned(path)
         return sorted(entries, key=lambda e: (e.get("startTime") or 0, e["id"]))
+
+    def _drop_if_abandoned(self, path: Path) -> None:
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return
+        if info.st_size == 0 and time.time() - info.st_mtime > ABANDONED_RESERVATION_S:
+            self.remove(path.stem)
 
     # writing
 

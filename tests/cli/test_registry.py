@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -116,3 +117,14 @@ def test_launch_that_ended_before_its_manager_started_is_failed(tmp_path: Path) 
                         launcherStartTime=process_start_time(os.getpid())))
     assert registry.refresh(registry.get("early001"))["status"] == "FAILED"
     assert registry.refresh(registry.get("early002"))["status"] == "INITIALIZED"  # still launching
+
+
+def test_an_id_reserved_by_a_launch_that_died_is_dropped_after_an_hour(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    fresh, abandoned = registry.new_id(), registry.new_id()
+    registry.put(_entry("written"))
+    two_hours_ago = time.time() - 7200
+    os.utime(registry.directory / f"{abandoned}.json", (two_hours_ago, two_hours_ago))
+    assert [e["id"] for e in registry.all()] == ["written"]
+    assert (registry.directory / f"{fresh}.json").exists()  # a launch may still be reading its config
+    assert not (registry.directory / f"{abandoned}.json").exists()
