@@ -149,10 +149,10 @@ def test_unsatisfiable_resource_waits_and_the_experiment_says_why(ray_cluster, t
 def test_cancel_and_max_trial_duration_stop_the_ray_job(ray_cluster, tmp_path, code_dir, pid_trial):
     release = tmp_path / "never"  # the trials wait for it forever
     code = pid_trial.read_text().replace('release = params.get("release")', f'release = {str(release)!r}')
-    pid_trial.write_text(code)
+    pid_trial.write_text('import time\nprint("started", time.time(), flush=True)\n' + code)
+    limit_s = 20  # counted from the trial's start, not from its submission (Ray's job start-up takes seconds)
     manager, _ = experiment(tmp_path, code_dir, ray_cluster, "raystop", trialConcurrency=2, maxTrialNumber=2,
-                            # counted from submission, which includes Ray's job start-up (slow on a busy machine)
-                            maxTrialDuration="100s", trainingService={"envVars": {"NNI_TEST_SDK": "core"}})
+                            maxTrialDuration=f"{limit_s}s", trainingService={"envVars": {"NNI_TEST_SDK": "core"}})
     try:
         trials = wait_for(lambda: len(t := manager.trials()) == 2 and all(pid_of(x) for x in t) and t,
                           100, "two trials running")
@@ -164,6 +164,12 @@ def test_cancel_and_max_trial_duration_stop_the_ray_job(ray_cluster, tmp_path, c
                  60, "the canceled trial")
         wait_for(lambda: {t["trialJobId"]: t["status"] for t in manager.trials()}[timed] == "EARLY_STOPPED",
                  150, "the trial past maxTrialDuration")
+        stopped = {t["trialJobId"]: t for t in manager.trials()}[timed]
+        stdout = (Path(stopped["logPath"]) / "trial.stdout").read_text()
+        process_start = float(next(line.split()[1] for line in stdout.splitlines() if line.startswith("started ")))
+        # the whole limit ran after the process began (up to Ray's status poll and interpreter start)
+        assert stopped["endTime"] / 1000 - process_start >= limit_s - 2, (stopped, process_start)
+        assert stopped["startTime"] / 1000 >= process_start - 2
         for trial_id, pid in pids.items():
             wait_for(lambda: str(job_of(ray_cluster, "raystop", trial_id).status.value) == "STOPPED", 30,
                      f"Ray job of {trial_id} STOPPED")

@@ -576,9 +576,17 @@ class Engine:
     # --- events from the training service ---------------------------------------------------------
 
     def trial_started(self, trial_id: str, start_ms: int) -> None:
+        """The trial's process began. Its start time, and maxTrialDuration, count from here rather
+        than from the submission: a Ray job, say, starts seconds after it was submitted."""
         trial = self.state.trials.get(trial_id)
-        if trial is not None and trial.start_time is None:
+        if trial is None or trial.status != "RUNNING":
+            return
+        if trial.start_time is None or start_ms > trial.start_time:
             trial.start_time = start_ms
+        timer = self.trial_timers.pop(trial_id, None)
+        if timer is not None:  # armed at submission: count the whole limit from the real start
+            timer.cancel()
+            self._arm_trial_timer(trial)
 
     def trial_metric(self, trial_id: str, metric_text: str) -> None:
         try:
