@@ -125,3 +125,19 @@ def test_sdk_reads_written_parameters_without_asking_the_channel(tmp_path: Path)
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_start_reported_after_submission_survives_a_restart(tmp_path: Path) -> None:
+    """``RUNNING`` with the parameters is the launch; ``RUNNING`` without them is the training
+    service reporting the real start later (a Ray job): the rebuilt trial starts then."""
+    from nni_core.manager.state import ExperimentState
+
+    record = json.dumps({"parameter_id": 0, "parameters": {"x": 1}})
+    events = [(1000, "t1", "RUNNING", record, "/log", 0, None, "ray"),
+              (4000, "t1", "RUNNING", None, "/log", 0, None, "ray"),
+              (9000, "t1", "SUCCEEDED", None, "/log", 0, None, "ray")]
+    state = ExperimentState("e1", str(tmp_path), "view")
+    state.replay(events, [])
+    [trial] = state.trial_jobs()
+    assert (trial["startTime"], trial["endTime"], trial["status"]) == (4000, 9000, "SUCCEEDED")
+    assert json.loads(trial["hyperParameters"][0])["parameters"] == {"x": 1}

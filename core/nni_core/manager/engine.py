@@ -158,6 +158,7 @@ class Engine:
         self.custom_queue: collections.deque[Trial] = collections.deque()
         self.kill_reasons: dict[str, tuple[str, str | None]] = {}  # trial id -> (status, message)
         self.trial_timers: dict[str, asyncio.TimerHandle] = {}
+        self.submitting: set[str] = set()  # trials whose training-service submit() is running
         self.ended_waiters: dict[str, list[asyncio.Future]] = {}
         self.duration_timer: asyncio.TimerHandle | None = None
         self.use_channel = True
@@ -525,6 +526,7 @@ class Engine:
         self._save_profile()
         _logger.info("submit trial %s (sequence %d): %s", trial.id, trial.sequence_id,
                      compact(trial.parameter))
+        self.submitting.add(trial.id)
         try:
             info = await self.service.submit(self._spec(trial))
         except TrainingServiceError as error:
@@ -533,6 +535,8 @@ class Engine:
             if self.launch_failures >= MAX_LAUNCH_FAILURES:  # e.g. a missing trialCodeDirectory
                 self._fail(f"{self.launch_failures} trials in a row could not be started: {error}")
             return
+        finally:
+            self.submitting.discard(trial.id)
         self.launch_failures = 0
         self.store.add_process(trial.id, now_ms(), info)
         self._arm_trial_timer(trial)
@@ -576,13 +580,19 @@ class Engine:
     # --- events from the training service ---------------------------------------------------------
 
     def trial_started(self, trial_id: str, start_ms: int) -> None:
-        """The trial's process began. Its start time, and maxTrialDuration, count from here rather
-        than from the submission: a Ray job, say, starts seconds after it was submitted."""
+        """The trial's process began. A start reported after ``submit`` returned (a Ray job
+        starts seconds after it was submitted) becomes the trial's start time, stored as a
+        ``RUNNING`` event without data, and maxTrialDuration counts from it; one reported while
+        ``submit`` runs leaves the submission time, already stored."""
         trial = self.state.trials.get(trial_id)
-        if trial is None or trial.status != "RUNNING":
+        if trial is None or trial.status != "RUNNING" or trial_id in self.submitting:
             return
-        if trial.start_time is None or start_ms > trial.start_time:
-            trial.start_time = start_ms
+        if trial.start_time is not None and start_ms <= trial.start_time:
+            return
+        trial.start_time = start_ms
+        if self.store is not None and not self.store.readonly:
+            self.store.add_event(start_ms, trial_id, "RUNNING", None, trial.log_path, trial.sequence_id, None,
+                                 trial.env_id)
         timer = self.trial_timers.pop(trial_id, None)
         if timer is not None:  # armed at submission: count the whole limit from the real start
             timer.cancel()

@@ -203,7 +203,9 @@ class ExperimentState:
             if event == "ADD_HYPERPARAMETER":
                 continue
             if event == "RUNNING":
-                trial.start_time = trial.start_time or timestamp
+                # with data: the launch (the first one's time is kept); without: the training
+                # service reported the real start later (see Engine.trial_started)
+                trial.start_time = timestamp if not data else (trial.start_time or timestamp)
                 trial.end_time = None
             if event in TRIAL_TERMINAL or event == "USER_TO_CANCEL":
                 trial.end_time = timestamp
