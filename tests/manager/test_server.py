@@ -174,3 +174,22 @@ def test_accepted_connections_send_without_delay() -> None:
         return result
 
     assert asyncio.run(accept_one()) != 0
+
+
+def test_a_waiting_manager_that_cannot_import_reports_it_in_its_output_files(tmp_path: Path) -> None:
+    """A broken install makes the early imports fail while nobody reads the output: the failure
+    must still reach the files the launcher shows (here starlette cannot be imported)."""
+    broken = tmp_path / "broken" / "starlette"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('starlette is broken in this test')\n")
+    env = {**os.environ, "PYTHONPATH": f"{broken.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    experiments = tmp_path / "experiments"
+    stderr_file = tmp_path / "manager.stderr"
+    message = json.dumps({"arguments": ["--experiments-directory", str(experiments)],
+                          "stdout": str(tmp_path / "manager.stdout"), "stderr": str(stderr_file)})
+    result = subprocess.run([PYTHON, "-m", "nni_core.manager", "--port", "0", "--experiment-id", "e1",
+                             "--action", "create", "--wait-for-arguments"], input=message + "\n", env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stderr == ""
+    assert "crashed" in stderr_file.read_text()
+    assert "starlette is broken in this test" in (experiments / "e1" / "log" / "nnimanager.log").read_text()

@@ -66,9 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _wait_for_arguments() -> list[str] | None:
-    """``--wait-for-arguments``: the imports, then the rest of the arguments from stdin (None
-    at end of input); stdout and stderr move to the files the message names."""
+def _import_everything() -> None:
     import uvicorn  # noqa: F401
 
     from nni_core.algorithms import factory  # noqa: F401
@@ -78,6 +76,15 @@ def _wait_for_arguments() -> list[str] | None:
     with contextlib.suppress(ImportError):  # the HTTP parser uvicorn will choose (httptools or h11)
         import uvicorn.protocols.http.auto  # noqa: F401
     get_plugins()
+
+
+def _wait_for_arguments() -> list[str] | None:
+    """``--wait-for-arguments``: the imports, then the rest of the arguments from stdin (None
+    at end of input); stdout and stderr move to the files the message names."""
+    try:
+        _import_everything()
+    except Exception:  # noqa: BLE001 - it fails again below, reported in the output files
+        pass
     line = sys.stdin.readline()
     if not line.strip():
         return None
