@@ -37,7 +37,8 @@ def keygen(path: Path, passphrase: str = "") -> Path:
 class SshServer:
     """One sshd. ``start()`` / ``kill()`` / ``start()`` again keeps port, host key and folder."""
 
-    def __init__(self, folder: Path, client_public_key: Path, max_sessions: int = 10) -> None:
+    def __init__(self, folder: Path, client_public_key: Path | None, max_sessions: int = 10,
+                 password_login: bool = False) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -45,7 +46,8 @@ class SshServer:
         self.host_key = keygen(folder / "host_key")
         self.remote_root = folder / "root"
         self.remote_root.mkdir(exist_ok=True)
-        shutil.copy(client_public_key, folder / "authorized_keys")
+        if client_public_key is not None:
+            shutil.copy(client_public_key, folder / "authorized_keys")
         self.config = folder / "sshd_config"
         self.config.write_text(
             f"Port {self.port}\n"
@@ -54,7 +56,7 @@ class SshServer:
             f"PidFile {folder / 'sshd.pid'}\n"
             f"AuthorizedKeysFile {folder / 'authorized_keys'}\n"
             "UsePAM no\nStrictModes no\nPermitRootLogin yes\n"
-            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+            f"PasswordAuthentication {'yes' if password_login else 'no'}\nKbdInteractiveAuthentication no\n"
             f"MaxSessions {max_sessions}\nMaxStartups 100\n"
             f"SetEnv NNI_CORE_REMOTE_ROOT={self.remote_root} HOME={folder}\n"
             "Subsystem sftp internal-sftp\nLogLevel ERROR\n"
