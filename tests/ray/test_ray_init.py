@@ -43,3 +43,41 @@ def test_ray_init_starts_a_cluster_for_the_experiment_and_stops_it(tmp_path, cod
     assert running  # the cluster's processes existed ...
     assert processes_mentioning(temp_dir) == []  # ... and are gone, with their folder
     assert not os.path.exists(temp_dir)
+
+
+def process_group(pgid: int) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] not in "ZX" and int(fields[2]) == pgid:
+            found.append(int(pid))
+    return found
+
+
+def test_a_ray_init_cluster_ends_with_the_manager_even_when_the_manager_is_killed():
+    """rayInit passes the manager's pid: a manager killed before it could stop its cluster
+    takes the cluster along (here a stand-in process plays the manager)."""
+    import subprocess
+
+    from nni_plugin_ray.cluster import LocalRayCluster
+
+    from tests.support import wait_for
+
+    manager = subprocess.Popen(["sleep", "600"])
+    cluster = LocalRayCluster(host="127.0.0.4", num_cpus=1, object_store_mb=80, stop_with_pid=manager.pid)
+    try:
+        cluster.start()
+        head = cluster.nodes[0].process.pid
+        members = process_group(head)
+        assert len(members) > 2 and processes_mentioning(cluster.temp_dir)  # ray start, GCS, raylet, ...
+        manager.kill()
+        manager.wait()
+        wait_for(lambda: process_group(head) == [] and processes_mentioning(cluster.temp_dir) == [], 60,
+                 "the cluster's processes to end with the manager")
+    finally:
+        manager.kill()
+        cluster.stop()

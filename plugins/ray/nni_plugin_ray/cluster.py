@@ -60,8 +60,21 @@ def _ports(host: str, count: int) -> list[int]:
 # to register with the GCS, which a busy machine (Python agents starting slowly) can exceed. The
 # wait goes on for NNI_RAY_NODE_START_S; with any other Ray, where get_node is missing, it is plain
 # `ray start`.
+#
+# With NNI_RAY_STOP_WITH_PID set, the node also ends (its whole session: raylet, GCS, workers) when
+# that process ends: a manager killed without stopping its rayInit cluster takes the cluster along.
 _RAY_START = """
 import os, sys, time
+owner = os.environ.pop("NNI_RAY_STOP_WITH_PID", None)
+if owner:
+    import select, signal, threading
+    def end_with_owner(pidfd):
+        select.select([pidfd], [], [])
+        os.killpg(0, signal.SIGKILL)
+    try:
+        threading.Thread(target=end_with_owner, args=(os.pidfd_open(int(owner)),), daemon=True).start()
+    except ProcessLookupError:
+        sys.exit("the process this Ray node was started for is gone")
 import ray._private.services as services
 original = getattr(services, "get_node", None)
 if original is not None:
@@ -112,13 +125,16 @@ class LocalRayCluster:
     num_cpus: CPUs the head offers (keep small: every trial that asks for one CPU waits for it).
     object_store_mb: object store cap per node; Ray's default (30% of RAM) is far too much here.
     resources: custom resources of the head, e.g. ``{"head_marker": 1}``.
+    stop_with_pid: every node ends when this process ends, even if nobody calls ``stop()``
+        (``rayInit`` passes the manager's pid).
     """
 
     def __init__(self, host: str = "127.0.0.2", num_cpus: int = 2, num_gpus: int = 0,
                  resources: dict[str, float] | None = None, object_store_mb: int = 80,
                  temp_dir: str | None = None, dashboard_port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, stop_with_pid: int | None = None) -> None:
         self.host = host
+        self.stop_with_pid = stop_with_pid
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
         self.resources = resources or {}
@@ -231,6 +247,8 @@ class LocalRayCluster:
         # A busy machine starts Ray's Python agents slowly; Ray's defaults then abort the raylet.
         env.setdefault("RAY_agent_register_timeout_ms", "120000")
         env.update(self.env)
+        if self.stop_with_pid is not None:
+            env["NNI_RAY_STOP_WITH_PID"] = str(self.stop_with_pid)
         with open(log_path, "ab") as log:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)

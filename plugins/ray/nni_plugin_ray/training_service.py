@@ -218,6 +218,7 @@ class RayTrainingService(TrainingService):
             host=init.get("host", "127.0.0.2"), num_cpus=int(init.get("numCpus", 2)),
             num_gpus=int(init.get("numGpus", 0)), resources=init.get("resources") or {},
             object_store_mb=int(parse_memory_size(size)), dashboard_port=init.get("dashboardPort"),
+            stop_with_pid=os.getpid(),  # the cluster must not outlive a manager that is killed
         )
         try:
             cluster.start()
