@@ -334,7 +334,8 @@ def validate(ctx: LaunchContext) -> None:
 
 
 def reserve(ctx: LaunchContext) -> None:
-    """Check the port, choose the id and the experiment folder, create the registry entry."""
+    """Check the port, choose the experiment folder, create the registry entry (under the id
+    ``prepare_manager`` reserved)."""
     validate_port(ctx.port, ctx.host)
     working_dir = ctx.config_json.get("experimentWorkingDirectory") if _working_dir_set(ctx) else None
     ctx.experiments_directory = Path(working_dir).expanduser().resolve() if working_dir else ctx.registry.experiments_directory
