@@ -56,6 +56,10 @@ WAIT_REPORT_S = 5.0  # a trial pending this long gets its reason logged ...
 WAIT_REPEAT_S = 60.0  # ... and again every this many seconds
 TAIL_GRACE_S = 3.0  # after the job ended, how long the log stream may take to deliver its rest
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+# Connecting through a Ray client address (ray://) starts a driver process on the head for the
+# connection; on a busy head that start can fail once and succeed the next time.
+CONNECT_ATTEMPTS = 3
+CONNECT_RETRY_S = 2.0
 
 
 def _now_ms() -> int:
@@ -190,10 +194,16 @@ class RayTrainingService(TrainingService):
             address = await asyncio.to_thread(self._start_local_cluster, self.config["rayInit"])
         if not address:
             raise TrainingServiceError("trainingService.address is not set (or use rayInit)")
-        try:
-            self.client = await asyncio.to_thread(self._connect, address)
-        except Exception as error:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
-            raise TrainingServiceError(f"cannot reach the Ray cluster at {address}: {_one_line(error)}") from None
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            try:
+                self.client = await asyncio.to_thread(self._connect, address)
+                break
+            except Exception as error:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
+                if attempt == CONNECT_ATTEMPTS or not address.startswith("ray://"):
+                    raise TrainingServiceError(f"cannot reach the Ray cluster at {address}: {_one_line(error)}") from None
+                _logger.warning("connecting to %s failed (attempt %d of %d): %s", address, attempt, CONNECT_ATTEMPTS,
+                                _one_line(error))
+                await asyncio.sleep(CONNECT_RETRY_S)
         self.api_url = self.client.get_address()
         _logger.info("Ray cluster at %s (Job API %s); each trial asks for %s", address, self.api_url,
                      self.request)
