@@ -209,26 +209,30 @@ _METADATA_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
 def _entry_points_cache() -> tuple[Path, dict[str, int]]:
     """Where the scan of this interpreter's distributions is cached, and what makes it stale.
 
-    Only sys.path folders that hold distribution metadata count: the script's folder or the
-    current directory (``sys.path[0]``) changes with every run and usually holds none, and keying
-    on it would make every new working directory a cache miss. Installing or removing a
-    distribution adds or removes a ``*.dist-info`` folder, which changes its folder's modification
-    time, or makes a folder start or stop holding metadata; either invalidates the cache.
+    Installing or removing a distribution adds or removes a ``*.dist-info`` folder, which changes
+    its sys.path folder's modification time; any such change invalidates the cache. The first
+    entry, the script's folder or the current directory, changes with every run and seldom holds
+    distributions: it counts only when it does, so that a new working directory is no cache miss.
     """
     import zlib  # a cheap checksum is enough: the stamps must match too
 
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     stamps = {}
-    for folder in sys.path:
+    for index, folder in enumerate(sys.path):
         try:
-            with os.scandir(folder or ".") as entries:
-                if any(entry.name.endswith(_METADATA_SUFFIXES) for entry in entries):
-                    stamps[folder] = os.stat(folder or ".").st_mtime_ns
+            if index == 0 and not _holds_distributions(folder):
+                continue
+            stamps[folder] = os.stat(folder or ".").st_mtime_ns
         except OSError:
-            continue
+            stamps[folder] = -1
     environment = "\0".join([sys.executable, *stamps]).encode()
     key = f"{zlib.crc32(environment):08x}"
     return Path(root, "nni-core", f"entry-points-{key}.json"), stamps
+
+
+def _holds_distributions(folder: str) -> bool:
+    with os.scandir(folder or ".") as entries:
+        return any(entry.name.endswith(_METADATA_SUFFIXES) for entry in entries)
 
 
 def _entry_points() -> list[FoundEntryPoint]:
