@@ -127,6 +127,15 @@ def new_trial_id(taken: Any) -> str:
             return trial_id
 
 
+def warm_up() -> None:
+    """What POST /experiment needs before it can build a tuner and a training service: the
+    plugins and the algorithm factory (cached process-wide once loaded)."""
+    from nni_core.algorithms import factory  # noqa: F401
+    from nni_core.plugins import get_plugins
+
+    get_plugins()
+
+
 class Engine:
     """One experiment. The REST layer calls the ``api_*`` methods; ``state`` is read-only for it.
 
@@ -198,13 +207,6 @@ class Engine:
         still talking to us, so that POST /experiment does not wait for those imports."""
         if self.action == "view":
             return
-
-        def warm_up() -> None:
-            from nni_core.algorithms import factory  # noqa: F401
-            from nni_core.plugins import get_plugins
-
-            get_plugins()
-
         self._pool.submit(warm_up)
 
     # --- helpers --------------------------------------------------------------------------------

@@ -69,13 +69,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _import_everything() -> None:
     import uvicorn  # noqa: F401
 
-    from nni_core.algorithms import factory  # noqa: F401
     from nni_core.manager import engine, rest  # noqa: F401
-    from nni_core.plugins import get_plugins
 
     with contextlib.suppress(ImportError):  # the HTTP parser uvicorn will choose (httptools or h11)
         import uvicorn.protocols.http.auto  # noqa: F401
-    get_plugins()
+    engine.warm_up()
 
 
 def _wait_for_arguments() -> list[str] | None:
