@@ -1,11 +1,13 @@
 """Experiment throughput of the embedded manager, side by side with NNI 3.0 and a bare process pool.
 
 One run measures, on the same 40 trivial trials at concurrency 4 (a Python script that gets its
-parameters and reports one final result through ``nni_core.trial``, which speaks NNI 3.0's
-trial channel, so the very same command runs under both managers):
+parameters and reports one final result through ``nni_core.trial``, which speaks both NNI trial
+protocols, so the very same command runs under both managers: through files under nni-core's
+local platform, over NNI 3.0's HTTP channel under NNI):
 
-* nni-core: ``python -m nni_core.manager`` started, config POSTed, until ``check-status`` is DONE;
-* NNI 3.0: ``nnictl create`` started, until its ``check-status`` is DONE;
+* nni-core: ``python -m nni_core.manager`` started, config POSTed, until ``check-status`` is DONE
+  (asked as a long poll, ``changedFrom=``, so the manager answers the moment it is);
+* NNI 3.0: ``nnictl create`` started, until its ``check-status`` is DONE (polled: NNI answers at once);
 * a bare 4-wide process pool running the same 40 commands (``/bin/bash -c`` in the same folder);
 
 then prints the ratios; the manager's memory (peak RSS, with the Random tuner); and the import
@@ -53,17 +55,23 @@ def free_port() -> int:
 
 
 def wait_done(url: str, timeout: float = 600) -> None:
+    """Until ``check-status`` says DONE. nni-core's manager answers ``changedFrom=`` when the
+    status changes (a long poll); NNI's ignores it and answers at once, and is polled every POLL_S."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            status = requests.get(url + "/api/v1/nni/check-status", timeout=5).json()["status"]
-        except (requests.RequestException, ValueError):
-            status = None
-        if status == "DONE":
-            return
-        if status == "ERROR":
-            raise SystemExit(f"experiment at {url} went to ERROR")
-        time.sleep(POLL_S)
+    status = None
+    with requests.Session() as session:
+        while time.monotonic() < deadline:
+            asked = time.monotonic()
+            try:
+                status = session.get(url + "/api/v1/nni/check-status", params={"changedFrom": status or "",
+                                     "timeout": 30}, timeout=60).json()["status"]
+            except (requests.RequestException, ValueError):
+                status = None
+            if status == "DONE":
+                return
+            if status == "ERROR":
+                raise SystemExit(f"experiment at {url} went to ERROR")
+            time.sleep(max(0.0, POLL_S - (time.monotonic() - asked)))
     raise SystemExit(f"experiment at {url} not DONE after {timeout}s")
 
 

@@ -5,8 +5,9 @@ root), and the same experiment — N trivial trials that read their parameters a
 final result through ``nni_core.trial`` — runs three ways:
 
 * bare: the trial command run N times in a row by a plain loop (process start-up cost only);
-* local: ``nni-core launch`` with ``platform: local`` (trials report over the HTTP channel);
-* local-file: the same with the file protocol (``NNI_CORE_TRIAL_PROTOCOL=file``), which is what
+* local-http: ``nni-core launch`` with ``platform: local``, trials reporting over the manager's
+  HTTP channel (``NNI_CORE_TRIAL_PROTOCOL=http``);
+* local-file: the same with the file protocol (the local platform's default), which is what
   remote trials speak, so remote - local-file is the cost of SSH itself;
 * remote: ``nni-core launch`` with ``platform: remote``, both sshd "machines" in machineList.
 
@@ -108,8 +109,8 @@ def main() -> None:
                            for s in servers)
         local = "trainingService:\n  platform: local\n"
         services = {
-            "local": (local, {}),
-            "local-file": (local, {"NNI_CORE_TRIAL_PROTOCOL": "file"}),
+            "local-http": (local, {"NNI_CORE_TRIAL_PROTOCOL": "http"}),
+            "local-file": (local, {}),
             "remote": ("trainingService:\n  platform: remote\n  machineList:\n" + machines, {}),
         }
         try:
@@ -124,11 +125,11 @@ def main() -> None:
     per = {name: {c: t / n * 1000 for c, t in r.items()} for name, r in results.items()}
     print(f"{n} trials of nni_core.trial, loopback sshd x2; ms per trial (window first start .. last end / N)")
     print(f"{'':>10} {'concurrency 1':>14} {'concurrency ' + str(args.concurrency):>16}")
-    for name in ("bare", "local", "local-file", "remote"):
+    for name in ("bare", "local-http", "local-file", "remote"):
         row = per[name]
         print(f"{name:>10} {row[1]:>14.0f} {row.get(args.concurrency, float('nan')):>16.0f}")
     c = args.concurrency
-    for base in ("local-file", "local"):
+    for base in ("local-file", "local-http"):
         print(f"remote - {base}: {per['remote'][1] - per[base][1]:+.0f} ms per trial at concurrency 1, "
               f"{per['remote'][c] - per[base][c]:+.0f} ms at concurrency {c}")
 

@@ -99,6 +99,16 @@ class ManagerClient:
         body["ready"] = True
         return body
 
+    def status_after(self, seen: str, wait: float) -> str:
+        """The status once it is no longer ``seen``, or after ``wait`` seconds: one long poll
+        (``check-status?changedFrom=``). A manager without long polls (NNI's) answers at once."""
+        response = self.request("GET", "check-status", params={"changedFrom": seen, "timeout": f"{wait:g}"},
+                                timeout=wait + self.timeout)
+        try:
+            return str(response.json()["status"])
+        except (ValueError, KeyError, TypeError):
+            return response.text.strip() or "INITIALIZING"
+
     def profile(self) -> dict[str, Any] | None:
         """The experiment profile (GET /experiment); None before the experiment was submitted."""
         return self.get_json("experiment")

@@ -750,6 +750,7 @@ def connect(experiment_id: str | None = None, home: str | Path | None = None) ->
 
 
 TERMINAL_TRIAL = frozenset({"SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOPPED"})
+STATUS_WAIT_S = 30.0  # one long poll of Experiment.wait() (the manager allows up to 60 s)
 
 
 class Experiment:
@@ -910,9 +911,15 @@ class Experiment:
             status = self.status()
             if status in targets:
                 return status
-            if deadline is not None and time.monotonic() > deadline:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 raise TimeoutError(f"experiment {self.id} is still {status} after {timeout:g} s")
-            time.sleep(interval)
+            asked = time.monotonic()
+            with contextlib.suppress(NniCoreError):  # the manager's end shows in status() next
+                # answers when the status changes (a long poll), at once from NNI's manager
+                if self.client.status_after(status, min(STATUS_WAIT_S, left or STATUS_WAIT_S)) != status:
+                    continue
+            time.sleep(max(0.0, min(interval - (time.monotonic() - asked), left or interval)))
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the manager (and with it every trial); returns False when it was not running."""

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -120,6 +119,10 @@ class TrainingService:
 
     #: NNI's environment id, shown as ``envId`` in trial records and used in channel URLs.
     environment_id = "local-env"
+    #: How its trials report unless the manager's ``NNI_CORE_TRIAL_PROTOCOL`` says otherwise:
+    #: ``"http"`` (the manager's channel, NNI 3.0's) or ``"file"`` (``parameter.cfg`` and
+    #: ``.nni/metrics``, which the service reads and passes to ``events.trial_metric``).
+    trial_protocol = "http"
 
     def __init__(self, config: dict[str, Any], context: ExperimentContext) -> None:
         self.config = config
@@ -201,9 +204,9 @@ def write_parameter_file(trial_dir: str, record: dict[str, Any], index: int = 0)
     name = "parameter.cfg" if index == 0 else f"parameter_{index}.cfg"
     os.makedirs(trial_dir, exist_ok=True)
     path = os.path.join(trial_dir, name)
-    fd, tmp = tempfile.mkstemp(prefix=".parameter.", dir=trial_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        json.dump(record, file)
+    tmp = os.path.join(trial_dir, f".{name}.{os.getpid()}")  # one manager process writes a trial's folder
+    with open(tmp, "wb") as file:
+        file.write(json.dumps(record).encode())
     os.replace(tmp, path)
     return path
 

@@ -113,7 +113,9 @@ def test_embedding_api_round_trip(tmp_path: Path) -> None:
     assert (experiment.experiment_dir / "db" / "nni.sqlite").is_file()
     try:
         assert experiment.status() in ("RUNNING", "NO_MORE_TRIAL", "DONE")
-        assert experiment.wait(timeout=60) == "DONE"
+        # the manager answers the wait's long poll when the status changes: with polling every
+        # hour instead, this would time out
+        assert experiment.wait(timeout=60, interval=3600) == "DONE"
         assert len(experiment.trials()) == 3
         records = experiment.export(intermediate=True)
         assert len(records) == 3 and all(len(r["intermediate"]) == 3 for r in records)

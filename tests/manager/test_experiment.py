@@ -26,9 +26,11 @@ nni.report_final_result(params["x"] * 10)
 """
 
 
-def test_twenty_trials_with_the_nni_core_sdk(manager_factory, code_dir: Path) -> None:
+@pytest.mark.parametrize("protocol", [None, "http"])
+def test_twenty_trials_with_the_nni_core_sdk(manager_factory, code_dir: Path, protocol: str | None) -> None:
+    """Local trials report through files unless the manager is told to use its HTTP channel."""
     (code_dir / "trial.py").write_text(SDK_TRIAL)
-    manager = manager_factory().start()
+    manager = manager_factory(env={"NNI_CORE_TRIAL_PROTOCOL": protocol} if protocol else None).start()
     assert manager.status() == "INITIALIZED"
     body = manager.submit(make_config(code_dir, f"{PYTHON} trial.py", trialConcurrency=4, maxTrialNumber=20)).json()
     assert body == {"experiment_id": manager.id}
@@ -50,6 +52,8 @@ def test_twenty_trials_with_the_nni_core_sdk(manager_factory, code_dir: Path) ->
         assert final_value(trial) == {"default": params["x"] * 10, "y": params["y"]}
         periodical = manager.get(f"/metric-data/{trial['trialJobId']}?type=PERIODICAL")
         assert [json.loads(json.loads(m["data"])) for m in periodical] == [params["x"], params["x"] + 1]
+        # the file protocol leaves the records in the trial's folder; the channel does not
+        assert (Path(trial["logPath"]) / ".nni" / "metrics").exists() == (protocol is None)
     assert manager.get("/job-statistics") == [{"trialJobStatus": "SUCCEEDED", "trialJobNumber": 20}]
     exported = manager.get("/export-data")
     assert len(exported) == 20 and all(isinstance(row["value"], str) for row in exported)

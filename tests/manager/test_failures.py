@@ -102,6 +102,7 @@ params = nni.get_next_parameter()
 seq = nni.get_sequence_id()
 here = os.path.dirname(os.path.abspath(__file__))
 if seq >= 2:
+    nni.report_intermediate_result(seq)
     open(os.path.join(here, f"holding-{seq}"), "w").close()
 while seq >= 2 and os.path.exists(os.path.join(here, "hold")):
     time.sleep(0.05)
@@ -109,14 +110,17 @@ nni.report_final_result(params["x"] + seq)
 """
 
 
-def test_resume_after_sigkill_loses_no_acknowledged_metric(manager_factory, code_dir: Path) -> None:
+@pytest.mark.parametrize("protocol", ["file", "http"])
+def test_resume_after_sigkill_loses_no_acknowledged_metric(manager_factory, code_dir: Path, protocol: str) -> None:
     (code_dir / "trial.py").write_text(RESUME_TRIAL)
     (code_dir / "hold").write_text("")
-    first = manager_factory().start()
+    env = {"NNI_CORE_TRIAL_PROTOCOL": protocol}
+    first = manager_factory(env=env).start()
     first.submit(make_config(code_dir, f"{PYTHON} trial.py", trialConcurrency=2, maxTrialNumber=6))
-    # trials 0 and 1 finish; 2 and 3 wait for the hold file to go
+    # trials 0 and 1 finish; 2 and 3 report an intermediate result, then wait for the hold file to go
     wait_for(lambda: len(first.trials("SUCCEEDED")) == 2 and (code_dir / "holding-2").exists()
-             and (code_dir / "holding-3").exists(), 60, "2 succeeded + 2 holding")
+             and (code_dir / "holding-3").exists() and len(first.get("/metric-data?type=PERIODICAL")) == 2,
+             60, "2 succeeded + 2 holding, their intermediate results stored")
     acknowledged = {t["trialJobId"]: t["finalMetricData"] for t in first.trials("SUCCEEDED")}
     running = {t["trialJobId"]: t for t in first.trials("RUNNING")}
     first.kill()  # SIGKILL: no chance to save anything more
@@ -130,7 +134,7 @@ def test_resume_after_sigkill_loses_no_acknowledged_metric(manager_factory, code
     wait_for(lambda: not Path(f"/proc/{pids[dead_id]}").exists() or
              Path(f"/proc/{pids[dead_id]}/stat").read_text().split(") ")[1][0] == "Z", 10, "trial gone")
 
-    second = manager_factory().start("resume")
+    second = manager_factory(env=env).start("resume")
     assert second.status() == "INITIALIZED"
     second.submit({})
     assert second.status() in ("RUNNING", "NO_MORE_TRIAL")
@@ -155,6 +159,10 @@ def test_resume_after_sigkill_loses_no_acknowledged_metric(manager_factory, code
     assert pids[alive_id] not in [json.loads(r)["pid"] for r in _process_rows(second, alive_id)[1:]]
     assert len(_process_rows(second, alive_id)) == 1  # never started again
     assert len(_process_rows(second, dead_id)) == 2
+    # the re-attached trial's metrics file is read again from its start: nothing is stored twice
+    periodical = second.get(f"/metric-data/{alive_id}?type=PERIODICAL")
+    assert [json.loads(json.loads(m["data"])) for m in periodical] == [trials[alive_id]["sequenceId"]]
+    assert len(trials[alive_id]["finalMetricData"]) == 1
     assert second.stop() == 0
 
 

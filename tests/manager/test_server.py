@@ -16,7 +16,7 @@ QUICK_TRIAL = "import nni_core.trial as nni; p = nni.get_next_parameter(); nni.r
 
 def test_url_prefix_and_token(manager_factory, code_dir: Path) -> None:
     (code_dir / "trial.py").write_text(QUICK_TRIAL)
-    manager = manager_factory()
+    manager = manager_factory(env={"NNI_CORE_TRIAL_PROTOCOL": "http"})
     manager.start("create", "--url-prefix", "pfx", "--token", "s3cret")
     assert manager.url.endswith("/pfx") and manager.info["urlPrefix"] == "pfx"
     base = manager.url + "/api/v1/nni"
@@ -41,6 +41,8 @@ def test_url_prefix_and_token(manager_factory, code_dir: Path) -> None:
              60, "DONE")
     trials = requests.get(base + "/trial-jobs", headers=auth, timeout=10).json()
     assert [t["status"] for t in trials] == ["SUCCEEDED", "SUCCEEDED"]
+    # over the channel: no trial fell back to writing its metric into its folder
+    assert not [t for t in trials if (Path(t["logPath"]) / ".nni" / "metrics").exists()]
 
 
 def test_bad_arguments_are_one_line(tmp_path: Path) -> None:
@@ -193,3 +195,37 @@ def test_a_waiting_manager_that_cannot_import_reports_it_in_its_output_files(tmp
     assert result.returncode == 1 and result.stderr == ""
     assert "crashed" in stderr_file.read_text()
     assert "starlette is broken in this test" in (experiments / "e1" / "log" / "nnimanager.log").read_text()
+
+
+def test_check_status_long_poll(manager_factory, code_dir: Path) -> None:
+    """``check-status?changedFrom=S&timeout=T`` answers once the status is not S, at the latest
+    after T seconds; without ``changedFrom`` it answers at once, as NNI's."""
+    import threading
+    import time
+
+    (code_dir / "trial.py").write_text(HOLD_TRIAL)
+    (code_dir / "hold").write_text("")
+    manager = manager_factory().start()
+    url = manager.url + "/api/v1/nni/check-status"
+    started = time.monotonic()
+    answer = requests.get(url, params={"changedFrom": "INITIALIZED", "timeout": "0.5"}, timeout=10)
+    assert answer.json()["status"] == "INITIALIZED" and time.monotonic() - started >= 0.5
+    assert requests.get(url, params={"changedFrom": "RUNNING"}, timeout=10).json()["status"] == "INITIALIZED"
+    for bad in ("-1", "61", "soon", "nan"):
+        refused = requests.get(url, params={"changedFrom": "INITIALIZED", "timeout": bad}, timeout=10)
+        assert refused.status_code == 400 and "timeout must be a number of seconds from 0 to 60" in refused.text
+
+    manager.submit(make_config(code_dir, f"{PYTHON} trial.py", trialConcurrency=1, maxTrialNumber=1))
+    assert manager.wait_status("NO_MORE_TRIAL") == "NO_MORE_TRIAL"  # the one trial holds
+    seen: list[tuple[str, float]] = []
+
+    def long_poll() -> None:
+        asked = time.monotonic()
+        status = requests.get(url, params={"changedFrom": "NO_MORE_TRIAL", "timeout": "50"}, timeout=60).json()
+        seen.append((status["status"], time.monotonic() - asked))
+
+    poller = threading.Thread(target=long_poll)
+    poller.start()
+    (code_dir / "hold").unlink()  # the trial ends, and with it the experiment
+    poller.join(60)
+    assert seen and seen[0][0] == "DONE" and seen[0][1] < 40, seen

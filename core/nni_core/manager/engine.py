@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import json
 import logging
 import math
@@ -40,7 +41,8 @@ from nni_core.training_service import (
 _logger = logging.getLogger("NNIManager")
 
 UPDATE_TYPES = ("TRIAL_CONCURRENCY", "MAX_EXEC_DURATION", "MAX_TRIAL_NUM", "SEARCH_SPACE")
-# Manager environment variable choosing how trials report: "http" (default) or "file".
+# Manager environment variable choosing how trials report, "http" or "file"; without it each
+# training service's ``trial_protocol`` decides.
 TRIAL_PROTOCOL_ENV = "NNI_CORE_TRIAL_PROTOCOL"
 CHANNEL_POLL_S = 1.0  # long-poll wait before 408, as NNI
 CANCEL_WAIT_S = 10.0
@@ -169,11 +171,15 @@ class Engine:
         self.trial_timers: dict[str, asyncio.TimerHandle] = {}
         self.submitting: set[str] = set()  # trials whose training-service submit() is running
         self.ended_waiters: dict[str, list[asyncio.Future]] = {}
+        # re-attached trials: how often each intermediate sequence was stored before the restart,
+        # so that a training service re-reading the trial's metrics file from its start adds none twice
+        self.stored_before_restart: dict[str, collections.Counter] = {}
         self.duration_timer: asyncio.TimerHandle | None = None
         self.use_channel = True
         self.launch_failures = 0
         self.limits: dict[str, float | None] = {}  # maxTrialDuration / maxExperimentDuration in seconds
         self._wake = asyncio.Event()
+        self._status_changed = asyncio.Event()  # replaced after each change (see wait_status_change)
         self._scheduler: asyncio.Task | None = None
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuner")
         # metric commits (fsync) off the loop; every other store write stays on the loop thread
@@ -250,6 +256,18 @@ class Engine:
                 state.profile.pop("endTime", None)
         self._save_profile()
         self._mirror_registry()
+        self._announce_status()
+
+    def _announce_status(self) -> None:
+        self._status_changed.set()
+        self._status_changed = asyncio.Event()
+
+    async def wait_status_change(self, seen: str, timeout: float) -> None:
+        """Return once the experiment's status is no longer ``seen``, or after ``timeout`` seconds
+        (``check-status?changedFrom=``: a client learns of the end at once, without polling)."""
+        if self.state.status == seen:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._status_changed.wait(), timeout)
 
     def _save_profile(self) -> None:
         state = self.state
@@ -361,7 +379,7 @@ class Engine:
             raise ApiError(f"platform {platform_name!r} ({platform.distribution}) has no training service "
                            "for the embedded manager yet")
         cls = await loop.run_in_executor(self._pool, load_object, platform.training_service)
-        protocol = str(os.environ.get(TRIAL_PROTOCOL_ENV) or "http").lower()
+        protocol = str(os.environ.get(TRIAL_PROTOCOL_ENV) or getattr(cls, "trial_protocol", "http")).lower()
         if protocol not in ("http", "file"):
             raise ApiError(f"{TRIAL_PROTOCOL_ENV} must be 'http' or 'file', got {protocol!r}")
         self.use_channel = protocol == "http" and self.channel_url is not None
@@ -400,7 +418,6 @@ class Engine:
         self.submitted = len(state.trials)
         ids = [t.parameter_id for t in state.trials.values() if isinstance(t.parameter_id, int)]
         self.next_parameter_id = max(ids, default=-1) + 1
-        state.profile["nextSequenceId"] = max((t.sequence_id for t in state.trials.values()), default=-1) + 1
         history = state.tuner_history() + [item for batch in state.imported for item in json.loads(batch)]
         if history:
             await self._tuner_call("import_data", history)
@@ -414,17 +431,20 @@ class Engine:
             spec = self._spec(trial)
             info = processes.get(trial.id)
             if info is not None and await self.service.reattach(spec, info):
-                trial.status = "RUNNING"
+                state.set_trial_status(trial, "RUNNING")
+                self.stored_before_restart[trial.id] = collections.Counter(
+                    m["sequence"] for m in trial.metrics
+                    if m["type"] == "PERIODICAL" and m["timestamp"] >= (trial.start_time or 0))
                 self.channels[trial.id] = TrialChannel()
                 self._arm_trial_timer(trial, already_ran_ms=now_ms() - (trial.start_time or now_ms()))
                 continue
             record = dict(trial.parameter, parameter_source="resumed")
             trial.parameter = record
-            trial.status = "WAITING"
+            state.set_trial_status(trial, "WAITING")
             self.store.add_event(now_ms(), trial.id, "ADD_RESUMED", "")
             self.resume_queue.append(trial)
         _logger.info("resumed: %d trials, %d re-attached, %d to re-run", len(state.trials),
-                     len(state.running_trials()), len(self.resume_queue))
+                     len(state.running), len(self.resume_queue))
 
     # --- scheduling -------------------------------------------------------------------------------
 
@@ -444,7 +464,7 @@ class Engine:
 
     def _free_slot(self) -> bool:
         concurrency = self.state.params.get("trialConcurrency") or 1
-        return (len(self.state.running_trials()) < concurrency and self.service is not None
+        return (len(self.state.running) < concurrency and self.service is not None
                 and self.service.can_submit())
 
     async def _schedule(self) -> None:
@@ -486,7 +506,7 @@ class Engine:
         if self.stopping or state.status not in RUNNING_STATUSES:
             return
         pending = bool(self.resume_queue or self.custom_queue)
-        idle = not state.running_trials() and not pending
+        idle = not state.running and not pending
         if not self._budget_left():
             self._set_status("DONE" if idle else "NO_MORE_TRIAL")
         elif self.tuner_exhausted and idle:
@@ -518,14 +538,15 @@ class Engine:
         assert self.service is not None and self.store is not None
         trial.log_path = trial.log_path or self.service.trial_dir(trial.id)
         trial.env_id = self.service.environment_id
-        trial.status = "RUNNING"
+        self.state.set_trial_status(trial, "RUNNING")
         trial.start_time = now_ms()
         trial.end_time = None
         trial.message = None
         self.channels[trial.id] = TrialChannel()
+        # the event carries the sequence id: a restart takes nextSequenceId from the events, so the
+        # profile (the whole config) is not stored again for every trial
         self.store.add_event(trial.start_time, trial.id, "RUNNING", json.dumps(trial.parameter), trial.log_path,
                              trial.sequence_id, None, trial.env_id)
-        self._save_profile()
         _logger.info("submit trial %s (sequence %d): %s", trial.id, trial.sequence_id,
                      compact(trial.parameter))
         self.submitting.add(trial.id)
@@ -601,8 +622,8 @@ class Engine:
             self._arm_trial_timer(trial)
 
     def trial_metric(self, trial_id: str, metric_text: str) -> None:
-        try:
-            self.handle_metric(trial_id, metric_text)
+        try:  # read from a file or log that keeps it, and acknowledged to nobody: no fsync needed
+            self.handle_metric(trial_id, metric_text, fsync=False)
         except Exception:  # noqa: BLE001 - a bad record must never take the manager down
             _logger.exception("metric of trial %s ignored", trial_id)
 
@@ -636,7 +657,7 @@ class Engine:
         timer = self.trial_timers.pop(trial.id, None)
         if timer is not None:
             timer.cancel()
-        trial.status = status
+        self.state.set_trial_status(trial, status)
         trial.end_time = end_ms
         trial.message = message
         self.store.add_event(end_ms, trial.id, status, None, trial.log_path, trial.sequence_id, message,
@@ -645,6 +666,7 @@ class Engine:
         channel = self.channels.pop(trial.id, None)
         if channel is not None:
             channel.close()
+        self.stored_before_restart.pop(trial.id, None)
         success = status == "SUCCEEDED"
         if trial.parameter_id in self.tuner_ids:
             self._tuner_notify("trial_end", trial.parameter_id, success)
@@ -657,13 +679,13 @@ class Engine:
 
     # --- metrics ----------------------------------------------------------------------------------
 
-    def handle_metric(self, trial_id: str, metric_text: Any) -> None:
-        """Validate, store (committed), record and forward one metric record of a trial.
-        Garbage is logged with the reason and dropped."""
+    def handle_metric(self, trial_id: str, metric_text: Any, fsync: bool = True) -> None:
+        """Validate, store (committed; fsynced unless ``fsync`` is false), record and forward one
+        metric record of a trial. Garbage is logged with the reason and dropped."""
         checked = self._check_metric(trial_id, metric_text)
         if checked is not None:
             assert self.store is not None
-            self.store.add_metric(checked[0])
+            self.store.add_metric(checked[0], fsync)
             self._apply_metric(*checked)
 
     async def handle_metric_async(self, trial_id: str, metric_text: Any) -> None:
@@ -707,10 +729,17 @@ class Engine:
         if problem:
             return ignore(problem)
         if kind == "FINAL" and trial.final is not None:
+            if trial_id in self.stored_before_restart:
+                return None  # re-read after a restart: this is the one stored
             return ignore("a final result was already reported")
         sequence = record.get("sequence") if kind == "PERIODICAL" else 0
         if isinstance(sequence, bool) or not isinstance(sequence, int):
             sequence = len(trial.metrics)
+        stored = self.stored_before_restart.get(trial_id)
+        if kind == "PERIODICAL" and stored and stored[sequence] > 0:
+            stored[sequence] -= 1
+            _logger.debug("trial %s: intermediate result %d was stored before the restart", trial_id, sequence)
+            return None
         parameter_id = record.get("parameter_id")
         entry = {"timestamp": now_ms(), "trialJobId": trial_id,
                  "parameterId": None if parameter_id is None else str(parameter_id),
@@ -919,6 +948,7 @@ class Engine:
             self._save_profile()
         state.status = "STOPPED"
         self._mirror_registry()
+        self._announce_status()
         self._store_pool.shutdown(wait=True)  # pending metric commits finish before the close
         if self.store is not None:
             self.store.close()

@@ -30,6 +30,7 @@ _logger = logging.getLogger("RestServer")
 
 API = "/api/v1/nni"
 JSON_TYPE = "application/json; charset=utf-8"
+STATUS_WAIT_S = 60.0  # the longest a check-status?changedFrom= request waits (its default timeout)
 _CORS = {"Access-Control-Allow-Headers": "Origin, X-Requested-With, Content-Type, Accept",
          "Access-Control-Allow-Methods": "PUT,POST,GET,DELETE,OPTIONS"}
 
@@ -57,6 +58,19 @@ async def _body(request: Request) -> Any:
         raise ApiError("the request body is not valid JSON") from None
 
 
+def _seconds(text: str | None, default: float) -> float:
+    """A ``timeout`` query parameter: seconds, at most ``default``."""
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= default:
+        raise ApiError(f"timeout must be a number of seconds from 0 to {default:g}, got {text!r}")
+    return value
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -81,6 +95,9 @@ def api_routes(engine: Engine) -> list[BaseRoute]:
         return Response(__version__, media_type=JSON_TYPE, headers=_CORS)  # bare text, as NNI
 
     async def check_status(request: Request) -> Response:
+        seen = request.query_params.get("changedFrom")
+        if seen is not None:  # a long poll (nni-core's): answer when the status differs from it
+            await engine.wait_status_change(seen, _seconds(request.query_params.get("timeout"), STATUS_WAIT_S))
         return json_response({"status": state.status, "errors": list(state.errors)})
 
     async def get_experiment(request: Request) -> Response:

@@ -34,7 +34,6 @@ import re
 import signal
 import socket
 import sys
-import tempfile
 import time
 from typing import Iterator
 
@@ -122,9 +121,9 @@ def _setup_logging(log_dir: str, level: str, foreground: bool) -> None:
 
 
 def write_json_atomic(path: str, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".manager.", dir=os.path.dirname(path))
-    with os.fdopen(fd, "w") as file:
-        json.dump(data, file)
+    tmp = f"{path}.{os.getpid()}"  # only this process writes the file
+    with open(tmp, "w") as file:
+        file.write(json.dumps(data))
     os.replace(tmp, path)
 
 

@@ -91,6 +91,7 @@ class ExperimentState:
     trials: dict[str, Trial] = field(default_factory=dict)  # in order of creation
     metrics: list[dict[str, Any]] = field(default_factory=list)  # every accepted record, arrival order
     imported: list[str] = field(default_factory=list)  # compact JSON text of each import batch
+    running: dict[str, Trial] = field(default_factory=dict)  # the RUNNING ones (see set_trial_status)
     exec_base_s: float = 0.0  # execDuration accumulated before the current running stretch
     running_since: float | None = None  # time.monotonic() when a running status began
 
@@ -112,7 +113,16 @@ class ExperimentState:
         return profile
 
     def running_trials(self) -> list[Trial]:
-        return [t for t in self.trials.values() if t.status == "RUNNING"]
+        return list(self.running.values())
+
+    def set_trial_status(self, trial: Trial, status: str) -> None:
+        """The engine's way to change a trial's status: the scheduler counts running trials for
+        every start, which must not cost a walk over all of them."""
+        trial.status = status
+        if status == "RUNNING":
+            self.running[trial.id] = trial
+        else:
+            self.running.pop(trial.id, None)
 
     # --- REST views -------------------------------------------------------------------------------
 
@@ -173,6 +183,9 @@ class ExperimentState:
         self.profile = profile
         self.exec_base_s = float(profile.get("execDuration") or 0)
         self.replay(store.events(), store.metrics())
+        # the profile is saved on status changes, not per trial: the events know the last sequence id
+        profile["nextSequenceId"] = max([profile.get("nextSequenceId") or 0] +
+                                        [t.sequence_id + 1 for t in self.trials.values()])
 
     def replay(self, events: Iterable[tuple], metrics: Iterable[dict[str, Any]]) -> None:
         """Rebuild trials from ``TrialJobEvent`` rows and metrics from ``MetricData`` rows.
@@ -212,6 +225,7 @@ class ExperimentState:
             trial.message = message or trial.message
             trial.status = {"USER_TO_CANCEL": "USER_CANCELED", "ADD_CUSTOMIZED": "WAITING",
                             "ADD_RESUMED": "WAITING"}.get(event, event)
+        self.running = {t.id: t for t in self.trials.values() if t.status == "RUNNING"}
         for record in metrics:
             self.metrics.append(record)
             trial = self.trials.get(record["trialJobId"])

@@ -10,10 +10,12 @@ NNI 3.0's three tables, with the same columns so NNI's own tools can read the fi
 plus ``TrialProcess``: what the training service returned when it started a trial (pid, process
 start time, GPUs), so that ``resume`` can re-attach to trials still running.
 
-Every write is its own transaction (autocommit). Metrics are committed with ``synchronous=FULL``
-(the WAL is fsynced, so the row and every row before it survive even a power loss): the manager
-answers a trial's metric only after ``add_metric`` returns. Other rows use ``NORMAL``: durable
-when the manager process dies, 30 times cheaper (0.1 ms against 3.4 ms a commit here).
+Every write is its own transaction (autocommit). A metric the manager acknowledges to a trial
+(the HTTP channel) is committed with ``synchronous=FULL`` (the WAL is fsynced, so the row and every
+row before it survive even a power loss): the manager answers only after ``add_metric`` returns.
+Other rows use ``NORMAL``: durable when the manager process dies, 30 times cheaper (0.1 ms
+against 3.4 ms a commit here); so do metrics a training service read from a place that keeps
+them (the trial's ``.nni/metrics``, a job log), which nobody waits for.
 The engine commits metrics from a second thread; one connection may be shared because SQLite is
 built serialized (``sqlite3.threadsafety == 3``), which ``Store`` checks.
 """
@@ -79,10 +81,10 @@ class Store:
         self.db.execute("insert into TrialJobEvent values (?,?,?,?,?,?,?,?)",
                         (timestamp, trial_id, event, data, log_path, sequence_id, message, environment_id))
 
-    def add_metric(self, record: dict[str, Any]) -> None:
+    def add_metric(self, record: dict[str, Any], fsync: bool = True) -> None:
         row = (record["timestamp"], record["trialJobId"], record["parameterId"], record["type"],
                record["sequence"], record["data"])
-        if self.db.in_transaction:  # a caller's batch: its commit decides
+        if self.db.in_transaction or not fsync:  # a caller's batch: its commit decides
             self.db.execute("insert into MetricData values (?,?,?,?,?,?)", row)
             return
         self.db.execute("pragma synchronous=FULL")
