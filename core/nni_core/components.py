@@ -67,6 +67,9 @@ class Platform:
     v1_legacy: the platform's part of NNI's v1 schema check, for configs it keeps as v1.
     training_service: import path of the manager-side training service, None when the platform
         is config-only for now.
+    runs_lists: its training service runs a ``trainingService`` list of several platforms: the
+        manager builds every member's service and constructs this one as
+        ``cls(sections, context, members)`` (see ``TrainingService.place``). The hybrid plugin's.
     """
 
     name: str
@@ -76,6 +79,7 @@ class Platform:
     v1_names: tuple[str, ...] = ()
     v1_legacy: V1Legacy | str | None = None
     training_service: str | None = None
+    runs_lists: bool = False
     description: str = ""
     # Filled in by the core when it records the registration.
     distribution: str = ""

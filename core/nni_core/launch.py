@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from nni_core.errors import LaunchError, NniCoreError, UsageError
-from nni_core.registry import ENDED, SETTLED, Registry, now_ms, port_owner, process_alive, process_start_time
+from nni_core.registry import ENDED, Registry, now_ms, port_owner, process_alive, process_start_time
 
 DEFAULT_MANAGER = "embedded"
 START_TIMEOUT_ENV = "NNI_CORE_MANAGER_TIMEOUT"

@@ -128,6 +128,13 @@ class TrainingService:
         self.config = config
         self.context = context
 
+    def place(self, trial_id: str, info: dict[str, Any] | None = None) -> "TrainingService":
+        """The service that runs the trial (given ``info``, its start record: that ran it), whose
+        ``trial_dir``, ``environment_id`` and ``config`` shape the trial's spec. Itself, unless it
+        spreads trials over member services (``Platform.runs_lists``); asked right before
+        ``submit`` or, on resume, ``reattach``."""
+        return self
+
     def trial_dir(self, trial_id: str) -> str:
         """Where a trial's output lives (``logPath`` over REST). NNI 3.0's layout by default."""
         return os.path.join(self.context.experiment_dir, "environments", self.environment_id, "trials", trial_id)

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from nni_plugin_ray.cluster import processes_naming
 
 from tests.manager.harness import Manager, final_value, make_config
 from tests.support import wait_for
@@ -232,18 +233,6 @@ def test_killing_a_node_fails_or_retries_its_trials_and_the_experiment_goes_on(r
 # --- rayInit ---------------------------------------------------------------------------------------
 
 
-def processes_mentioning(marker: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as file:
-                if marker.encode() in file.read():
-                    found.append(int(pid))
-        except OSError:
-            continue
-    return found
-
-
 def test_ray_init_starts_a_cluster_for_the_experiment_and_stops_it(tmp_path, code_dir):
     config = {"rayInit": {"host": "127.0.0.4", "numCpus": 1, "objectStoreMemory": "80mb"},
               "envVars": {"NNI_TEST_SDK": "core"}}
@@ -254,7 +243,7 @@ def test_ray_init_starts_a_cluster_for_the_experiment_and_stops_it(tmp_path, cod
         assert cluster is not None and harness.service.api_url == cluster.dashboard_url
         assert cluster.dashboard_url.startswith("http://127.0.0.4:")
         temp_dir = cluster.temp_dir
-        running = processes_mentioning(temp_dir)
+        running = processes_naming(temp_dir)
         await harness.submit("init0", x=4)
         await harness.events.wait(lambda: "init0" in harness.events.ended, 300, "the trial")
         await harness.service.stop()
@@ -265,7 +254,7 @@ def test_ray_init_starts_a_cluster_for_the_experiment_and_stops_it(tmp_path, cod
     assert harness.events.final("init0")["default"] == 8
     assert harness.service.placements["init0"] == "127.0.0.4"
     assert running  # the cluster's processes existed ...
-    assert processes_mentioning(temp_dir) == []  # ... and are gone, with their folder
+    assert processes_naming(temp_dir) == []  # ... and are gone, with their folder
     assert not os.path.exists(temp_dir)
 
 
@@ -284,7 +273,7 @@ def process_group(pgid: int) -> list[int]:
 
 def test_a_ray_init_cluster_ends_with_the_manager_even_when_the_manager_is_killed():
     """rayInit passes the manager's pid: a manager killed before it could stop its cluster
-    takes the cluster along (here a stand-in process plays the manager)."""
+    takes the cluster, and its temporary folder, along (a stand-in process plays the manager)."""
     import subprocess
 
     from nni_plugin_ray.cluster import LocalRayCluster
@@ -297,11 +286,12 @@ def test_a_ray_init_cluster_ends_with_the_manager_even_when_the_manager_is_kille
         cluster.start()
         head = cluster.nodes[0].process.pid
         members = process_group(head)
-        assert len(members) > 2 and processes_mentioning(cluster.temp_dir)  # ray start, GCS, raylet, ...
+        assert len(members) > 2 and processes_naming(cluster.temp_dir)  # ray start, GCS, raylet, ...
         manager.kill()
         manager.wait()
-        wait_for(lambda: process_group(head) == [] and processes_mentioning(cluster.temp_dir) == [], 60,
+        wait_for(lambda: process_group(head) == [] and processes_naming(cluster.temp_dir) == [], 60,
                  "the cluster's processes to end with the manager")
+        wait_for(lambda: not os.path.exists(cluster.temp_dir), 60, "the cluster's temporary folder to go")
     finally:
         manager.kill()
         cluster.stop()

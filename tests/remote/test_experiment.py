@@ -239,3 +239,34 @@ def test_each_unusable_machine_is_one_line_at_launch_exit_2(machines, ssh_home, 
     assert lines[3] == (f"remote machine root@{first.host}:{first.port}: pythonPath /opt/no-such-python/bin is not "
                         "a directory there; set pythonPath to the folder holding python (e.g. /opt/venv/bin)")
     assert [sorted(p.name for p in s.remote_root.iterdir()) for s in machines.servers] == before  # nothing ran
+
+
+@pytest.mark.slow
+def test_hybrid_local_and_remote_trials_take_turns(machines, ssh_home, tmp_path):
+    """A trainingService list: trials alternate between this machine and an sshd machine."""
+    server = machines.servers[0]
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "trial.py").write_text(TRIAL.format(import_line="from nni_core import trial as nni", step=0))
+    config = folder / "config.yml"
+    config.write_text(
+        "searchSpace:\n  x: {_type: uniform, _value: [0, 1]}\n"
+        f"trialCommand: {sys.executable} trial.py\ntrialCodeDirectory: .\n"
+        "trialConcurrency: 4\nmaxTrialNumber: 8\ntuner:\n  name: Random\n"
+        "trainingService:\n  - platform: local\n  - platform: remote\n    machineList:\n"
+        f"      - {{host: {server.host}, port: {server.port}, user: root, sshKeyFile: {machines.key}}}\n")
+    launched = cli_json("launch", str(config))
+    experiment_id, url = launched["id"], launched["url"]
+    try:
+        wait_for(lambda: status_of(experiment_id) == "DONE", timeout=180, what="DONE")
+        jobs = requests.get(f"{url}/api/v1/nni/trial-jobs", timeout=10).json()
+        assert sorted(j["status"] for j in jobs) == ["SUCCEEDED"] * 8
+        by_env = {env: {j["trialJobId"] for j in jobs if j["envId"] == env} for env in ("local-env", "remote-env")}
+        assert len(by_env["local-env"]) == len(by_env["remote-env"]) == 4
+        # the remote ones ran on the sshd machine, the others here (each trial appends its id)
+        assert runs(machines, experiment_id) == Counter(by_env["remote-env"])
+        assert sorted((tmp_path / "runs.log").read_text().split()) == sorted(by_env["local-env"])
+        metrics = metrics_by_trial(url)
+        assert all(sorted(t for t, _, _ in metrics[j["trialJobId"]]) == ["FINAL"] + ["PERIODICAL"] * 3 for j in jobs)
+    finally:
+        cli("stop", experiment_id)

@@ -359,26 +359,26 @@ class Engine:
         return params.get(field)
 
     async def _build_service(self, params: dict[str, Any]) -> TrainingService:
-        section = params.get("trainingService")
-        if isinstance(section, list):
-            if len(section) != 1:
-                raise ApiError("several training services (hybrid) are not supported by this manager")
-            section = section[0]
-        if not isinstance(section, dict) or not section.get("platform"):
-            raise ApiError("the config has no trainingService.platform")
-        from nni_core.components import load_object
+        """The training service of the config: its platform's, or for a ``trainingService`` list
+        of several, the service of the platform that runs lists (``Platform.runs_lists``), given
+        every member's service."""
         from nni_core.plugins import get_plugins
 
-        platform_name = section["platform"]
+        sections = params.get("trainingService")
+        if not isinstance(sections, list):
+            sections = [sections]
+        if not sections or not all(isinstance(s, dict) and s.get("platform") for s in sections):
+            raise ApiError("the config has no trainingService.platform")
         loop = asyncio.get_running_loop()
         plugins = await loop.run_in_executor(self._pool, get_plugins)  # after prepare()'s warm-up
-        platform = plugins.platforms.get(platform_name)
-        if platform is None:
-            raise ApiError(f"unknown platform {platform_name!r}; installed: {', '.join(sorted(plugins.platforms))}")
-        if not platform.training_service:
-            raise ApiError(f"platform {platform_name!r} ({platform.distribution}) has no training service "
-                           "for the embedded manager yet")
-        cls = await loop.run_in_executor(self._pool, load_object, platform.training_service)
+        runner = None
+        if len(sections) > 1:
+            runner = next((p for p in plugins.platforms.values() if p.runs_lists and p.training_service), None)
+            if runner is None:
+                raise ApiError("several training services in one experiment need a platform plugin that runs "
+                               "them (nni-plugin-hybrid); installed platforms: " + ", ".join(sorted(plugins.platforms)))
+        classes = [await self._service_class(plugins, section["platform"]) for section in sections]
+        cls = await self._service_class(plugins, runner.name) if runner is not None else classes[0]
         protocol = str(os.environ.get(TRIAL_PROTOCOL_ENV) or getattr(cls, "trial_protocol", "http")).lower()
         if protocol not in ("http", "file"):
             raise ApiError(f"{TRIAL_PROTOCOL_ENV} must be 'http' or 'file', got {protocol!r}")
@@ -386,10 +386,24 @@ class Engine:
         context = ExperimentContext(self.state.id, self.state.experiment_dir,
                                     self.channel_url if self.use_channel else None, self.channel_query,
                                     str(params.get("logLevel") or "info"))
-        section = dict(section)
-        for field in ("trialCommand", "trialCodeDirectory"):
-            section.setdefault(field, params.get(field))
-        return cls(section, context)
+        members = []
+        for member_cls, section in zip(classes, sections):
+            section = dict(section)
+            for field in ("trialCommand", "trialCodeDirectory"):
+                section.setdefault(field, params.get(field))
+            members.append(member_cls(section, context))
+        return members[0] if runner is None else cls(list(sections), context, members)
+
+    async def _service_class(self, plugins: Any, platform_name: str) -> type:
+        from nni_core.components import load_object
+
+        platform = plugins.platforms.get(platform_name)
+        if platform is None:
+            raise ApiError(f"unknown platform {platform_name!r}; installed: {', '.join(sorted(plugins.platforms))}")
+        if not platform.training_service:
+            raise ApiError(f"platform {platform_name!r} ({platform.distribution}) has no training service "
+                           "for the embedded manager yet")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, load_object, platform.training_service)
 
     async def _build_algorithms(self, params: dict[str, Any]) -> tuple[Any, Any]:
         from nni_core.algorithms import create_algorithm
@@ -428,9 +442,9 @@ class Engine:
             if trial.status == "WAITING" and trial.start_time is None:
                 self.custom_queue.append(trial)  # a customized trial that never started
                 continue
-            spec = self._spec(trial)
             info = processes.get(trial.id)
-            if info is not None and await self.service.reattach(spec, info):
+            if info is not None and await self.service.reattach(
+                    self._spec(trial, self.service.place(trial.id, info)), info):
                 state.set_trial_status(trial, "RUNNING")
                 self.stored_before_restart[trial.id] = collections.Counter(
                     m["sequence"] for m in trial.metrics
@@ -523,21 +537,26 @@ class Engine:
         state.trials[trial.id] = trial
         return trial
 
-    def _spec(self, trial: Trial) -> TrialSpec:
-        assert self.service is not None
+    def _spec(self, trial: Trial, runner: TrainingService) -> TrialSpec:
+        """What ``runner`` needs to run the trial: the service, or the one it placed the trial on."""
         params = self.state.params
-        trial_dir = trial.log_path or self.service.trial_dir(trial.id)
-        code_dir = self._ts_field(params, "trialCodeDirectory")
-        channel_path = f"/env/{self.service.environment_id}/{trial.id}" if self.use_channel else None
-        env = trial_environment(trial.id, trial.sequence_id, self.service.context, trial_dir, code_dir,
-                                self.service.config.get("platform", "local"), channel_path)
-        return TrialSpec(trial.id, trial.sequence_id, trial.parameter, self._ts_field(params, "trialCommand"),
+
+        def field(name: str) -> Any:  # the runner's section has them (see _build_service)
+            return runner.config.get(name) if runner.config.get(name) is not None else params.get(name)
+
+        trial_dir = trial.log_path or runner.trial_dir(trial.id)
+        code_dir = field("trialCodeDirectory")
+        channel_path = f"/env/{runner.environment_id}/{trial.id}" if self.use_channel else None
+        env = trial_environment(trial.id, trial.sequence_id, runner.context, trial_dir, code_dir,
+                                runner.config.get("platform", "local"), channel_path)
+        return TrialSpec(trial.id, trial.sequence_id, trial.parameter, field("trialCommand"),
                          code_dir, trial_dir, env, self.use_channel)
 
     async def _launch(self, trial: Trial) -> None:
         assert self.service is not None and self.store is not None
-        trial.log_path = trial.log_path or self.service.trial_dir(trial.id)
-        trial.env_id = self.service.environment_id
+        runner = self.service.place(trial.id)
+        trial.log_path = runner.trial_dir(trial.id)
+        trial.env_id = runner.environment_id
         self.state.set_trial_status(trial, "RUNNING")
         trial.start_time = now_ms()
         trial.end_time = None
@@ -551,7 +570,7 @@ class Engine:
                      compact(trial.parameter))
         self.submitting.add(trial.id)
         try:
-            info = await self.service.submit(self._spec(trial))
+            info = await self.service.submit(self._spec(trial, runner))
         except TrainingServiceError as error:
             self._end_trial(trial, "FAILED", now_ms(), str(error))
             self.launch_failures += 1

@@ -112,9 +112,6 @@ class ExperimentState:
         profile["execDuration"] = self.exec_duration()
         return profile
 
-    def running_trials(self) -> list[Trial]:
-        return list(self.running.values())
-
     def set_trial_status(self, trial: Trial, status: str) -> None:
         """The engine's way to change a trial's status: the scheduler counts running trials for
         every start, which must not cost a walk over all of them."""

@@ -12,6 +12,8 @@ def register_platforms(register):
         name="hybrid",
         config_class="nni_plugin_hybrid.config:HybridConfig",
         convert_v1="nni_plugin_hybrid.config:convert_v1",
+        training_service="nni_plugin_hybrid.training_service:HybridTrainingService",
+        runs_lists=True,
         description="trials spread over several training services (a trainingService list)",
     ))
 

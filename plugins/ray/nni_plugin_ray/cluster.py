@@ -63,13 +63,21 @@ def _ports(host: str, count: int) -> list[int]:
 #
 # With NNI_RAY_STOP_WITH_PID set, the node also ends (its whole session: raylet, GCS, workers) when
 # that process ends: a manager killed without stopping its rayInit cluster takes the cluster along.
+# With NNI_RAY_REMOVE_WITH_OWNER also set, the cluster's temporary folder goes too: a process outside
+# the session removes it once no process of the cluster is left (_REMOVER, remove_when_unused).
 _RAY_START = """
 import os, sys, time
 owner = os.environ.pop("NNI_RAY_STOP_WITH_PID", None)
+folder = os.environ.pop("NNI_RAY_REMOVE_WITH_OWNER", None)
 if owner:
-    import select, signal, threading
+    import select, signal, subprocess, threading
+    remover = os.environ.pop("NNI_RAY_REMOVER", "")
     def end_with_owner(pidfd):
         select.select([pidfd], [], [])
+        if folder:
+            subprocess.Popen([sys.executable, "-c", remover], env={**os.environ, "NNI_RAY_REMOVE": folder},
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
         os.killpg(0, signal.SIGKILL)
     try:
         threading.Thread(target=end_with_owner, args=(os.pidfd_open(int(owner)),), daemon=True).start()
@@ -93,6 +101,34 @@ sys.argv[0] = "ray"
 sys.exit(main())
 """
 
+
+def processes_naming(text: str) -> list[int]:
+    """Processes other than this one whose command line contains ``text``: every process of a
+    cluster names its temp dir, including the helpers Ray detaches from a node's session."""
+    marker = text.encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                if marker in file.read() and int(pid) != os.getpid():
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def remove_when_unused(folder: str, timeout: float = 60.0) -> None:
+    """Remove a cluster's temp dir once no process names it (at most ``timeout`` seconds on)."""
+    deadline = time.monotonic() + timeout
+    while processes_naming(folder) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# What a node whose owner died starts, outside its session, before it kills the session. The folder
+# comes in the environment, not on the command line, so that the removers of several nodes do not
+# wait for each other.
+_REMOVER = "import os; from nni_plugin_ray.cluster import remove_when_unused; remove_when_unused(os.environ['NNI_RAY_REMOVE'])"
 
 @dataclass
 class RayNode:
@@ -126,7 +162,7 @@ class LocalRayCluster:
     object_store_mb: object store cap per node; Ray's default (30% of RAM) is far too much here.
     resources: custom resources of the head, e.g. ``{"head_marker": 1}``.
     stop_with_pid: every node ends when this process ends, even if nobody calls ``stop()``
-        (``rayInit`` passes the manager's pid).
+        (``rayInit`` passes the manager's pid); the temp dir made here is then removed too.
     """
 
     def __init__(self, host: str = "127.0.0.2", num_cpus: int = 2, num_gpus: int = 0,
@@ -249,6 +285,9 @@ class LocalRayCluster:
         env.update(self.env)
         if self.stop_with_pid is not None:
             env["NNI_RAY_STOP_WITH_PID"] = str(self.stop_with_pid)
+            if self._own_temp:  # nobody else would remove it
+                env["NNI_RAY_REMOVE_WITH_OWNER"] = self.temp_dir
+                env["NNI_RAY_REMOVER"] = _REMOVER
         with open(log_path, "ab") as log:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -329,22 +368,12 @@ class LocalRayCluster:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     def _kill_leftovers(self) -> None:
-        """Processes of this cluster that left the node's session (Ray detaches some helpers):
-        found by this cluster's own temp dir in their command line."""
-        marker = self.temp_dir.encode()
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit() or int(pid) == os.getpid():
-                continue
+        """Processes of this cluster that left the node's session (Ray detaches some helpers)."""
+        for pid in processes_naming(self.temp_dir):
             try:
-                with open(f"/proc/{pid}/cmdline", "rb") as file:
-                    cmdline = file.read()
-            except OSError:
-                continue
-            if marker in cmdline:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def __enter__(self) -> LocalRayCluster:
         return self.start() if not self.nodes else self
