@@ -46,12 +46,9 @@ class HybridTrainingService(TrainingService):
         return any(member.can_submit() for member in self.members)
 
     def place(self, trial_id: str, info: dict[str, Any] | None = None) -> TrainingService:
-        if info is not None:  # resume: the member that started it
-            index = info.get("member")
-            if not isinstance(index, int) or not 0 <= index < len(self.members):
-                raise TrainingServiceError(f"trial {trial_id}: no member {index!r} in this hybrid experiment")
-        else:
-            index = self._next_with_room()
+        index = (info or {}).get("member")  # on resume: the member that started it
+        if not isinstance(index, int) or not 0 <= index < len(self.members):
+            index = self._next_with_room()  # (a record without one is not re-attached: see reattach)
             self._next = (index + 1) % len(self.members)
         self.placement[trial_id] = index
         return self.members[index]
