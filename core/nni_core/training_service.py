@@ -211,11 +211,17 @@ def write_parameter_file(trial_dir: str, record: dict[str, Any], index: int = 0)
     name = "parameter.cfg" if index == 0 else f"parameter_{index}.cfg"
     os.makedirs(trial_dir, exist_ok=True)
     path = os.path.join(trial_dir, name)
-    tmp = os.path.join(trial_dir, f".{name}.{os.getpid()}")  # one manager process writes a trial's folder
-    with open(tmp, "wb") as file:
-        file.write(json.dumps(record).encode())
-    os.replace(tmp, path)
+    write_json_atomic(path, record)
     return path
+
+
+def write_json_atomic(path: str, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON in one step (temp file + rename): a reader never sees
+    half of it. For files only this process writes (the temp name is the path plus our pid)."""
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "wb") as file:
+        file.write(json.dumps(data).encode())
+    os.replace(tmp, path)
 
 
 METRICS_FILE = os.path.join(".nni", "metrics")

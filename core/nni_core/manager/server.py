@@ -120,13 +120,6 @@ def _setup_logging(log_dir: str, level: str, foreground: bool) -> None:
         root.addHandler(stream)
 
 
-def write_json_atomic(path: str, data: dict) -> None:
-    tmp = f"{path}.{os.getpid()}"  # only this process writes the file
-    with open(tmp, "w") as file:
-        file.write(json.dumps(data))
-    os.replace(tmp, path)
-
-
 def listening_socket(host: str, port: int) -> socket.socket:
     """The REST socket, bound and listening (``port`` 0: a free one)."""
     # IPPROTO_TCP given explicitly: asyncio sets TCP_NODELAY on accepted connections only when the
@@ -238,6 +231,8 @@ async def _serve(args: argparse.Namespace, engine, sock: socket.socket, experime
     server = _quiet_server(config)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, request_stop)
+    from nni_core.training_service import write_json_atomic
+
     write_json_atomic(os.path.join(experiment_dir, "manager.json"), {
         "pid": os.getpid(), "port": port, "host": args.host, "url": url, "urlPrefix": prefix,
         "action": args.action, "startTime": int(time.time() * 1000)})

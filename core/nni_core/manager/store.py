@@ -84,7 +84,7 @@ class Store:
     def add_metric(self, record: dict[str, Any], fsync: bool = True) -> None:
         row = (record["timestamp"], record["trialJobId"], record["parameterId"], record["type"],
                record["sequence"], record["data"])
-        if self.db.in_transaction or not fsync:  # a caller's batch: its commit decides
+        if self.db.in_transaction or not fsync:  # a caller's batch (its commit decides), or NORMAL
             self.db.execute("insert into MetricData values (?,?,?,?,?,?)", row)
             return
         self.db.execute("pragma synchronous=FULL")

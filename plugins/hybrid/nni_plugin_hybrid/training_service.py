@@ -33,7 +33,6 @@ class HybridTrainingService(TrainingService):
         self._next = 0  # the member whose turn it is
 
     async def start(self, events: TrialEvents) -> None:
-        self.events = events
         relay = _Relay(events, self.placement)
         for index, member in enumerate(self.members):
             try:
